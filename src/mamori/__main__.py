@@ -1,0 +1,3 @@
+from mamori.cli import main
+
+raise SystemExit(main())
