@@ -1,0 +1,219 @@
+"""Shape-driven JSON bodies, shared by the `json` (awsJson 1.0/1.1) and `rest-json` codecs.
+
+    encode(shape, value)  python value (boto3 conventions) -> JSON-able value
+    decode(shape, value)  value from json.loads -> python value (boto3 conventions)
+
+One walker keyed by shape type. Differences between the two protocols are flags:
+
+- member names: botocore's `locationName` (serialization "name") is honored always, as
+  botocore's own JSON serializer and parser do; the Smithy `jsonName` trait only when
+  `json_name=True` (restJson1 honors it, awsJson does not).
+- timestamps: epoch seconds unless the member's `timestampFormat` says otherwise
+  (https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html#shape-serialization).
+- blobs: base64 strings. Floats: finite numbers, or the strings "NaN", "Infinity",
+  "-Infinity" for the rest. Document types pass through untouched.
+
+`decode` raises `SerializationError` for values of the wrong JSON type (what AWS answers
+as `SerializationException`); unknown members are ignored and `null` counts as absent,
+as AWS does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from typing import Any
+
+from botocore.model import Shape
+
+from mamori.errors import SerializationError
+from mamori.protocol import timestamps
+
+_SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def member_wire_name(name: str, shape: Shape, json_name: bool = False) -> str:
+    if json_name:
+        # Member-level traits are merged into the resolved shape's model by botocore.
+        alias = getattr(shape, "_shape_model", {}).get("jsonName")
+        if alias:
+            return alias
+    return shape.serialization.get("name", name)
+
+
+# -- encode -----------------------------------------------------------------------------
+
+
+def encode(
+    shape: Shape,
+    value: Any,
+    *,
+    json_name: bool = False,
+    timestamp_format: str = timestamps.UNIX,
+) -> Any:
+    """Python value -> JSON-able value for `shape`. `None` members are dropped."""
+    return _Encoder(json_name, timestamp_format).value(shape, value)
+
+
+class _Encoder:
+    def __init__(self, json_name: bool, timestamp_format: str) -> None:
+        self.json_name = json_name
+        self.timestamp_format = timestamp_format
+
+    def value(self, shape: Shape, value: Any) -> Any:
+        method = getattr(self, "_" + shape.type_name, None)
+        if method is None:
+            return value
+        return method(shape, value)
+
+    def _structure(self, shape: Shape, value: Any) -> Any:
+        if getattr(shape, "is_document_type", False):
+            return value
+        out: dict[str, Any] = {}
+        members = shape.members
+        for name, item in value.items():
+            member = members.get(name)
+            if member is None or item is None:
+                continue
+            out[member_wire_name(name, member, self.json_name)] = self.value(member, item)
+        return out
+
+    def _list(self, shape: Shape, value: Any) -> Any:
+        return [self.value(shape.member, item) for item in value]
+
+    def _map(self, shape: Shape, value: Any) -> Any:
+        return {str(k): self.value(shape.value, v) for k, v in value.items()}
+
+    def _timestamp(self, shape: Shape, value: Any) -> Any:
+        return timestamps.format(value, timestamps.format_for(shape, self.timestamp_format))
+
+    def _blob(self, shape: Shape, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.encode("utf-8")
+        elif hasattr(value, "read"):
+            value = value.read()
+        return base64.b64encode(bytes(value)).decode("ascii")
+
+    def _float(self, shape: Shape, value: Any) -> Any:
+        value = float(value)
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+
+    _double = _float
+
+    def _integer(self, shape: Shape, value: Any) -> Any:
+        return int(value)
+
+    _long = _integer
+
+
+# -- decode -----------------------------------------------------------------------------
+
+
+def decode(
+    shape: Shape,
+    value: Any,
+    *,
+    json_name: bool = False,
+    timestamp_format: str = timestamps.UNIX,
+) -> Any:
+    """Value from `json.loads` -> python value for `shape`. Raises SerializationError."""
+    return _Decoder(json_name, timestamp_format).value(shape, value, shape.name)
+
+
+def _wrong(path: str, expected: str, value: Any) -> SerializationError:
+    got = type(value).__name__
+    return SerializationError(f"Expected {expected} at '{path}', got {got}")
+
+
+class _Decoder:
+    def __init__(self, json_name: bool, timestamp_format: str) -> None:
+        self.json_name = json_name
+        self.timestamp_format = timestamp_format
+
+    def value(self, shape: Shape, value: Any, path: str) -> Any:
+        method = getattr(self, "_" + shape.type_name, None)
+        if method is None:
+            return value
+        return method(shape, value, path)
+
+    def _structure(self, shape: Shape, value: Any, path: str) -> Any:
+        if getattr(shape, "is_document_type", False):
+            return value
+        if not isinstance(value, dict):
+            raise _wrong(path, "an object", value)
+        out: dict[str, Any] = {}
+        for name, member in shape.members.items():
+            wire = member_wire_name(name, member, self.json_name)
+            item = value.get(wire)
+            if item is None:
+                continue
+            out[name] = self.value(member, item, f"{path}.{name}")
+        return out
+
+    def _list(self, shape: Shape, value: Any, path: str) -> Any:
+        if not isinstance(value, list):
+            raise _wrong(path, "an array", value)
+        # Sparse lists keep their nulls; dense ones have none to keep.
+        return [
+            None if item is None else self.value(shape.member, item, f"{path}[{i}]")
+            for i, item in enumerate(value)
+        ]
+
+    def _map(self, shape: Shape, value: Any, path: str) -> Any:
+        if not isinstance(value, dict):
+            raise _wrong(path, "an object", value)
+        return {
+            k: None if v is None else self.value(shape.value, v, f"{path}.{k}")
+            for k, v in value.items()
+        }
+
+    def _string(self, shape: Shape, value: Any, path: str) -> Any:
+        if not isinstance(value, str):
+            raise _wrong(path, "a string", value)
+        return value
+
+    def _boolean(self, shape: Shape, value: Any, path: str) -> Any:
+        if not isinstance(value, bool):
+            raise _wrong(path, "a boolean", value)
+        return value
+
+    def _integer(self, shape: Shape, value: Any, path: str) -> Any:
+        if isinstance(value, bool):
+            raise _wrong(path, "an integer", value)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if not isinstance(value, int):
+            raise _wrong(path, "an integer", value)
+        return value
+
+    _long = _integer
+
+    def _float(self, shape: Shape, value: Any, path: str) -> Any:
+        if isinstance(value, str) and value in _SPECIAL_FLOATS:
+            return _SPECIAL_FLOATS[value]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _wrong(path, "a number", value)
+        return float(value)
+
+    _double = _float
+
+    def _timestamp(self, shape: Shape, value: Any, path: str) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise _wrong(path, "a timestamp", value)
+        try:
+            return timestamps.parse(value, timestamps.format_for(shape, self.timestamp_format))
+        except ValueError as exc:
+            raise SerializationError(f"Invalid timestamp at '{path}': {value!r}") from exc
+
+    def _blob(self, shape: Shape, value: Any, path: str) -> Any:
+        if not isinstance(value, str):
+            raise _wrong(path, "a base64 string", value)
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise SerializationError(f"Invalid base64 at '{path}'") from exc

@@ -1,0 +1,160 @@
+r"""Input validation against the model's constraints, with AWS's message form.
+
+    validate(shape, params, code="ValidationException")   raises ValidationError
+
+Checked: `required` members, length `min`/`max` of strings, blobs, lists and maps,
+numeric `min`/`max`, `enum` and `pattern` when the pattern is a regex Python reads the
+same way (Java-only syntax like `\p{L}` is skipped rather than guessed at). Every
+violation is collected and reported in one message, as AWS does:
+
+    1 validation error detected: Value null at 'keyId' failed to satisfy constraint:
+    Member must not be null
+    2 validation errors detected: Value ... ; Value ...
+
+Paths use the member name with its first letter lowered (`keyId`), list items as
+`tags.1.member` (1-based) and map values as `tags.<key>`, which is how the Coral/Smithy
+validators behind AWS services name them. Values of sensitive members are left out
+("Value at 'password' failed ...").
+
+Patterns must match the whole value. Smithy's `pattern` trait is nominally not anchored
+(https://smithy.io/2.0/spec/constraint-traits.html#pattern-trait), but the services
+reject partial matches: CloudWatch Logs refuses `bad name!` for the pattern
+`[\.\-_/#A-Za-z0-9]+` although `bad` matches it, because AWS's validators use Java's
+`Matcher.matches()`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+from botocore.model import Shape
+
+from mamori.errors import ValidationError
+
+
+@functools.lru_cache(maxsize=2048)
+def compile_pattern(pattern: str) -> re.Pattern[str] | None:
+    if "\\p{" in pattern or "\\P{" in pattern:
+        return None
+    try:
+        return re.compile(pattern)
+    except (re.error, OverflowError):
+        return None
+
+
+def validate(shape: Shape | None, params: dict[str, Any], code: str = "ValidationException") -> None:
+    """Raise ValidationError (with `code`) listing every constraint `params` breaks."""
+    if shape is None:
+        return
+    problems: list[str] = []
+    _Walker(problems).structure(shape, params, "")
+    if problems:
+        count = len(problems)
+        noun = "error" if count == 1 else "errors"
+        raise ValidationError(
+            f"{count} validation {noun} detected: " + "; ".join(problems), code=code
+        )
+
+
+def _lower_first(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, bytes):
+        return "java.nio.HeapByteBuffer"
+    return str(value)
+
+
+class _Walker:
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+
+    def fail(self, shape: Shape, value: Any, path: str, constraint: str) -> None:
+        if value is None:
+            shown = "Value null"
+        elif shape.metadata.get("sensitive"):
+            shown = "Value"
+        else:
+            shown = f"Value '{_show(value)}'"
+        self.problems.append(
+            f"{shown} at '{path}' failed to satisfy constraint: {constraint}"
+        )
+
+    def value(self, shape: Shape, value: Any, path: str) -> None:
+        kind = shape.type_name
+        if kind == "structure":
+            if isinstance(value, dict) and not getattr(shape, "is_document_type", False):
+                self.structure(shape, value, path)
+        elif kind == "list":
+            if isinstance(value, list):
+                self.length(shape, value, path)
+                for i, item in enumerate(value, 1):
+                    if item is not None:
+                        self.value(shape.member, item, f"{path}.{i}.member")
+        elif kind == "map":
+            if isinstance(value, dict):
+                self.length(shape, value, path)
+                for key, item in value.items():
+                    self.value(shape.key, key, path)
+                    if item is not None:
+                        self.value(shape.value, item, f"{path}.{key}")
+        elif kind == "string":
+            if isinstance(value, str):
+                self.string(shape, value, path)
+        elif kind == "blob":
+            if isinstance(value, (bytes, bytearray)):
+                self.length(shape, value, path)
+        elif kind in ("integer", "long", "float", "double"):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.range(shape, value, path)
+
+    def structure(self, shape: Shape, params: dict[str, Any], path: str) -> None:
+        # Model member order, so the message is the same whatever order the client sent.
+        required = set(shape.required_members)
+        for name, member in shape.members.items():
+            item = params.get(name)
+            if item is None:
+                if name in required:
+                    self.fail(member, None, self.join(path, name), "Member must not be null")
+            else:
+                self.value(member, item, self.join(path, name))
+
+    @staticmethod
+    def join(path: str, name: str) -> str:
+        name = _lower_first(name)
+        return f"{path}.{name}" if path else name
+
+    def length(self, shape: Shape, value: Any, path: str) -> None:
+        meta = shape.metadata
+        size = len(value)
+        if "min" in meta and size < meta["min"]:
+            self.fail(shape, value, path, f"Member must have length greater than or equal to {meta['min']}")
+        if "max" in meta and size > meta["max"]:
+            self.fail(shape, value, path, f"Member must have length less than or equal to {meta['max']}")
+
+    def range(self, shape: Shape, value: float, path: str) -> None:
+        meta = shape.metadata
+        if "min" in meta and value < meta["min"]:
+            self.fail(shape, value, path, f"Member must have value greater than or equal to {meta['min']}")
+        if "max" in meta and value > meta["max"]:
+            self.fail(shape, value, path, f"Member must have value less than or equal to {meta['max']}")
+
+    def string(self, shape: Shape, value: str, path: str) -> None:
+        self.length(shape, value, path)
+        enum = shape.metadata.get("enum")
+        if enum and value not in enum:
+            self.fail(shape, value, path, f"Member must satisfy enum value set: [{', '.join(enum)}]")
+        pattern = shape.metadata.get("pattern")
+        if pattern:
+            regex = compile_pattern(pattern)
+            if regex is not None and regex.fullmatch(value) is None:
+                self.fail(shape, value, path, f"Member must satisfy regular expression pattern: {pattern}")
