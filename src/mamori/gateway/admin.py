@@ -18,8 +18,6 @@ default account (any service name in the scope); anything else is 403.
 from __future__ import annotations
 
 import json
-import secrets
-import string
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -29,6 +27,7 @@ from mamori.clock import parse_duration
 from mamori.errors import AwsError
 from mamori.gateway.context import Principal
 from mamori.gateway.http import HttpRequest, HttpResponse
+from mamori.services.iam.ids import new_access_key_id, new_secret_access_key, new_unique_id
 from mamori.store.records import Credential
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,21 +37,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def _json(status: int, doc: Any) -> HttpResponse:
     return HttpResponse(status, [("Content-Type", "application/json")], json.dumps(doc, default=str).encode())
-
-
-def new_access_key_id(prefix: str = "AKIA") -> str:
-    alphabet = string.ascii_uppercase + "234567"
-    return prefix + "".join(secrets.choice(alphabet) for _ in range(16))
-
-
-def new_secret_access_key() -> str:
-    alphabet = string.ascii_letters + string.digits + "+/"
-    return "".join(secrets.choice(alphabet) for _ in range(40))
-
-
-def new_unique_id(prefix: str) -> str:
-    alphabet = string.ascii_uppercase + "234567"
-    return prefix + "".join(secrets.choice(alphabet) for _ in range(17))
 
 
 class Admin:
@@ -98,15 +82,18 @@ class Admin:
         from mamori.gateway.authenticate import authenticate
 
         root = self.runtime.root_credential()
-        result = authenticate(
-            request,
-            lambda key: root if key == root.access_key_id else None,
-            now=time.time(),
-            clock_now=self.runtime.clock.time(),
-            s3=False,
-            protocol="rest-json",
-            max_skew=self.runtime.config.max_skew_seconds,
-        )
+        try:
+            result = authenticate(
+                request,
+                lambda key: root if key == root.access_key_id else None,
+                now=time.time(),
+                clock_now=self.runtime.clock.time(),
+                s3=False,
+                protocol="rest-json",
+                max_skew=self.runtime.config.max_skew_seconds,
+            )
+        except AwsError as exc:
+            raise AwsError(f"The admin API needs a request signed with the root credentials ({exc.code}).", code="AccessDenied", status=403) from None
         if result.principal is None or not result.principal.is_root:
             raise AwsError("The admin API needs a request signed with the root credentials.", code="AccessDenied", status=403)
 

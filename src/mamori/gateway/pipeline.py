@@ -21,10 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from mamori.errors import (
     AccessDenied,
-    AuthError,
     AwsError,
     InternalFailure,
-    MissingAuthenticationToken,
     NotImplementedOperation,
 )
 from mamori.gateway.context import Principal, RequestContext
@@ -112,7 +110,7 @@ class Pipeline:
             raise unknown_operation(ex)
 
     def authenticate(self, ex: Exchange) -> None:
-        from mamori.gateway.authenticate import authenticate
+        from mamori.gateway.authenticate import auth_error, authenticate
 
         assert ex.model is not None and ex.operation is not None
         result = authenticate(
@@ -128,7 +126,7 @@ class Pipeline:
             ex.request = ex.request.with_body(result.body)
         if result.principal is None:
             if ex.service not in ANONYMOUS_SERVICES and not operation_allows_anonymous(ex.operation):
-                raise MissingAuthenticationToken("Request is missing Authentication Token")
+                raise auth_error("missing", s3=False, protocol=ex.protocol or "")
             ex.principal = Principal(
                 type="Anonymous", account_id="anonymous", arn="*", principal_id="anonymous"
             )
@@ -199,7 +197,7 @@ class Pipeline:
     def record(self, ex: Exchange) -> None:
         """CloudTrail: one record per call that reached an operation. Calls that failed
         authentication are not recorded: no identity, as in AWS."""
-        if ex.operation is None or ex.principal is None or ex.ctx is None and isinstance(ex.error, AuthError):
+        if ex.operation is None or ex.principal is None:
             return
         from mamori.gateway.record import build_record
 
@@ -225,7 +223,7 @@ class Pipeline:
         )
         self.runtime.telemetry.record_event(record)
         if ex.error is None and not record.get("readOnly", False):
-            detail = dict(record)
+            detail = {k: v for k, v in record.items() if not k.startswith("_")}
             self.runtime.bus.publish(
                 {
                     "version": "0",
