@@ -30,6 +30,7 @@ Nothing secret (secret key, signing key, session token) ever goes into a message
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import re
 import time
@@ -147,10 +148,14 @@ def signing_info(request: HttpRequest) -> SigningInfo | None:
 
 
 def _parse_time(value: str) -> float | None:
-    try:
-        return datetime.strptime(value, _TIMESTAMP).replace(tzinfo=UTC).timestamp()
-    except ValueError:
-        pass
+    """X-Amz-Date (ISO 8601 basic, 20261128T192854Z) or an RFC 1123 Date header."""
+    if len(value) == 16 and value[8] == "T" and value[15] == "Z" and value[:8].isdigit() and value[9:15].isdigit():
+        try:
+            return calendar.timegm((int(value[0:4]), int(value[4:6]), int(value[6:8]),
+                                    int(value[9:11]), int(value[11:13]), int(value[13:15]), 0, 0, 0)) \
+                if _valid_date(value) else None
+        except ValueError:
+            return None
     try:
         return parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError):
@@ -295,6 +300,14 @@ def authenticate(
 
     principal = Principal.from_json(credential.principal)
     return AuthResult(principal, credential, region, service, body, presigned)
+
+
+def _valid_date(value: str) -> bool:
+    try:
+        datetime(int(value[0:4]), int(value[4:6]), int(value[6:8]), int(value[9:11]), int(value[11:13]), int(value[13:15]))
+    except ValueError:
+        return False
+    return True
 
 
 def _skew_message(timestamp: str, now: float) -> str:

@@ -1,0 +1,101 @@
+"""The stores as engines: transactions and the change log, sealed secrets, the
+CloudTrail journal's crash replay."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from mamori.store.records import Credential
+from mamori.store.resources import ResourceStore
+from mamori.store.secrets import SecretBox
+from mamori.store.telemetry import JOURNAL_FILE, TelemetryStore
+
+
+@pytest.fixture(params=["memory", "disk"])
+def store(request, tmp_path):
+    data_dir = None if request.param == "memory" else tmp_path
+    s = ResourceStore.open(data_dir, SecretBox.open(data_dir))
+    yield s
+    s.close()
+
+
+def test_put_get_list_delete_and_change_log(store):
+    store.put("arn:aws:x:us-east-1:1:thing/a", {"Name": "a"}, kind="x:thing", account_id="1", region="us-east-1")
+    store.put("arn:aws:x:us-east-1:1:thing/b", {"Name": "b"}, kind="x:thing", account_id="1", region="us-east-1")
+    store.put("arn:aws:x:us-east-1:1:thing/a", {"Name": "a", "v": 2}, kind="x:thing", account_id="1", region="us-east-1")
+    assert store.get("arn:aws:x:us-east-1:1:thing/a") == {"Name": "a", "v": 2}
+    assert [d["Name"] for d in store.list("x:thing", account_id="1")] == ["a", "b"]
+    assert store.list("x:thing", account_id="2") == []
+    assert store.delete("arn:aws:x:us-east-1:1:thing/b") and not store.delete("arn:aws:x:us-east-1:1:thing/b")
+    actions = [(c["arn"].rsplit("/", 1)[1], c["action"]) for c in store.changes()]
+    assert actions == [("a", "create"), ("b", "create"), ("a", "update"), ("b", "delete")]
+
+
+def test_transaction_rolls_back_everything(store):
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.put("arn:1", {"a": 1}, kind="k", account_id="1")
+            with store.transaction():
+                store.put("arn:2", {"a": 2}, kind="k", account_id="1")
+            raise RuntimeError("boom")
+    assert store.get("arn:1") is None and store.get("arn:2") is None and store.changes() == []
+
+
+def test_secrets_are_sealed_at_rest(tmp_path):
+    box = SecretBox.open(tmp_path)
+    assert stat.S_IMODE(os.stat(tmp_path / "root.key").st_mode) == 0o600
+    store = ResourceStore.open(tmp_path, box)
+    store.put("arn:key", {"KeyId": "k"}, kind="kms:key", account_id="1", secret=b"MATERIAL-0123456789abcdef")
+    store.put_credential(Credential("AKIAEXAMPLE", "SECRET-abcdefghijklmnop", "1", {"arn": "arn:aws:iam::1:user/u"}))
+    store.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert b"MATERIAL-0123456789abcdef" not in raw and b"SECRET-abcdefghijklmnop" not in raw
+    reopened = ResourceStore.open(tmp_path, SecretBox.open(tmp_path))
+    assert reopened.get_secret("arn:key") == b"MATERIAL-0123456789abcdef"
+    assert reopened.get_credential("AKIAEXAMPLE").secret_access_key == "SECRET-abcdefghijklmnop"
+    reopened.close()
+
+
+def test_sealed_blob_is_bound_to_its_row(tmp_path):
+    box = SecretBox.open(None)
+    blob = box.seal(b"x", b"arn:a")
+    with pytest.raises(Exception):
+        box.open_sealed(blob, b"arn:b")
+
+
+def _record(n: int, name: str = "GetCallerIdentity") -> dict:
+    return {
+        "eventID": f"00000000-0000-0000-0000-{n:012d}", "eventName": name, "eventSource": "sts.amazonaws.com",
+        "eventTime": "2026-11-28T00:00:00Z", "awsRegion": "us-east-1", "recipientAccountId": "1",
+        "readOnly": True, "managementEvent": True, "userIdentity": {"type": "Root"}, "_epoch": 1_795_000_000.0 + n,
+    }
+
+
+def test_journal_is_replayed_after_a_crash(tmp_path):
+    store = TelemetryStore.open(tmp_path)
+    for n in range(5):
+        store.record_event(_record(n))
+    # simulate kill -9: nothing flushed or closed, the journal holds the records
+    assert (tmp_path / JOURNAL_FILE).stat().st_size > 0
+    again = TelemetryStore.open(tmp_path)
+    events, _ = again.lookup_events(account_id="1", region="us-east-1", now=1_795_000_100.0, limit=50)
+    assert [e["eventID"][-1] for e in events] == ["4", "3", "2", "1", "0"]
+    assert (tmp_path / JOURNAL_FILE).stat().st_size == 0
+    again.close()
+
+
+def test_lookup_filters_and_pages():
+    store = TelemetryStore.open(None)
+    for n in range(7):
+        store.record_event(_record(n, "CreateTrail" if n % 2 else "GetTrail"))
+    page, cursor = store.lookup_events(account_id="1", region="us-east-1", now=1_795_000_100.0,
+                                       attribute=("EventName", "CreateTrail"), limit=2)
+    assert [json.dumps(e["eventID"])[-2] for e in page] == ["5", "3"] and cursor
+    rest, cursor = store.lookup_events(account_id="1", region="us-east-1", now=1_795_000_100.0,
+                                       attribute=("EventName", "CreateTrail"), limit=2, after=cursor)
+    assert [e["eventID"][-1] for e in rest] == ["1"] and cursor is None
+    store.close()
