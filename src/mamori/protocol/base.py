@@ -64,7 +64,7 @@ def register(codec: ProtocolCodec) -> ProtocolCodec:
 
 def codec_for(name: str) -> ProtocolCodec:
     """The codec for a protocol name as botocore spells it."""
-    if not _registry:
+    if name not in _registry:
         _load_all()
     return _registry[name]
 
