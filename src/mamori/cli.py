@@ -89,7 +89,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ImportError:  # pragma: no cover
         pass
     # uvicorn handles SIGINT/SIGTERM: it stops accepting, finishes in-flight requests
-    # and runs the lifespan shutdown, which flushes and closes the stores.
+    # and runs the lifespan shutdown, which flushes and closes the stores. Then it
+    # re-raises the signal under the handlers it found; ours make that a clean exit.
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: sys.exit(0))
     uvicorn.run(MamoriApp(cfg), host=cfg.host, port=cfg.port, **kwargs)
     return 0
 
