@@ -55,13 +55,17 @@ class Runtime:
     def root_credential(self) -> Credential:
         from mamori.gateway.context import Principal
 
+        cached = getattr(self, "_root_credential", None)
+        if cached is not None:
+            return cached
         cfg = self.config
-        return Credential(
+        self._root_credential = Credential(
             access_key_id=cfg.root_access_key_id,
             secret_access_key=cfg.root_secret_access_key,
             account_id=cfg.account_id,
             principal=Principal.root(cfg.account_id, cfg.root_access_key_id).to_json(),
         )
+        return self._root_credential
 
     def lookup_credential(self, access_key_id: str) -> Credential | None:
         """The credential an access key id names: the configured root first, then the store."""

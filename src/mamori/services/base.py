@@ -13,6 +13,7 @@ import importlib
 import inspect
 import pkgutil
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable
 
 from mamori.protocol.model import ServiceModel, service_model
@@ -24,6 +25,7 @@ _CAMEL_1 = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _CAMEL_2 = re.compile(r"([a-z0-9])([A-Z])")
 
 
+@lru_cache(maxsize=None)
 def snake_case(name: str) -> str:
     """'GetCallerIdentity' -> 'get_caller_identity', 'ListMFADevices' ->
     'list_mfa_devices', 'DescribeDBInstances' -> 'describe_db_instances'."""
