@@ -17,7 +17,16 @@ from mamori.errors import AwsError
 from mamori.gateway.context import RequestContext
 from mamori.policy import PolicyError, PolicyKind, parse_policy
 from mamori.services.iam import repository as repo
-from mamori.services.iam.validation import malformed, no_such_entity
+from mamori.services.iam.validation import (
+    check_tags,
+    malformed,
+    merge_tags,
+    no_such_entity,
+    paginate,
+    remove_tags,
+    resource_tag_conditions,
+    tag_conditions,
+)
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -76,6 +85,33 @@ class IamOperations:
         if doc is None:
             raise no_such_entity(_MISSING[family].format(name))
         return doc
+
+    # -- tags of named entities (users, roles, instance profiles) ---------------------------
+
+    def tag_named(self, ctx: RequestContext, family: str, action: str, name: str, tags: Any) -> dict[str, Any]:
+        tags = check_tags(tags)
+        existing = repo.by_name(ctx.store, ctx.account_id, family, name)
+        conditions = {**tag_conditions(tags), **resource_tag_conditions(existing)}
+        ctx.authorize(action, self.arn_for(ctx, family, name), conditions)
+        doc = self.require(ctx, family, name)
+        doc["Tags"] = merge_tags(doc.get("Tags", []), tags)
+        with self.writing(ctx) as store:
+            repo.save(store, family, ctx.account_id, doc)
+        return {}
+
+    def untag_named(self, ctx: RequestContext, family: str, action: str, name: str, keys: Any) -> dict[str, Any]:
+        keys = list(keys)
+        existing = repo.by_name(ctx.store, ctx.account_id, family, name)
+        ctx.authorize(action, self.arn_for(ctx, family, name), {"aws:TagKeys": keys, **resource_tag_conditions(existing)})
+        doc = self.require(ctx, family, name)
+        doc["Tags"] = remove_tags(doc.get("Tags", []), keys)
+        with self.writing(ctx) as store:
+            repo.save(store, family, ctx.account_id, doc)
+        return {}
+
+    def list_named_tags(self, ctx: RequestContext, family: str, action: str, name: str, request: dict[str, Any]) -> dict[str, Any]:
+        ctx.authorize(action, self.arn_for(ctx, family, name))
+        return paginate(self.require(ctx, family, name).get("Tags", []), request, "Tags")
 
     def require_policy(self, ctx: RequestContext, arn: str) -> dict[str, Any]:
         if arn.startswith(repo.AWS_POLICY_PREFIX + "/"):

@@ -20,10 +20,8 @@ from mamori.services.iam.validation import (
     check_tags,
     delete_conflict,
     limit_exceeded,
-    merge_tags,
     no_such_entity,
     paginate,
-    remove_tags,
     tag_conditions,
 )
 
@@ -130,27 +128,10 @@ class InstanceProfiles(IamOperations):
     # -- tags -------------------------------------------------------------------------------
 
     def tag_instance_profile(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        name = request["InstanceProfileName"]
-        tags = check_tags(request["Tags"])
-        ctx.authorize("iam:TagInstanceProfile", self.arn_for(ctx, "instance-profile", name), tag_conditions(tags))
-        doc = self.require(ctx, "instance-profile", name)
-        doc["Tags"] = merge_tags(doc.get("Tags", []), tags)
-        with self.writing(ctx) as store:
-            repo.save(store, "instance-profile", ctx.account_id, doc)
-        return {}
+        return self.tag_named(ctx, "instance-profile", "iam:TagInstanceProfile", request["InstanceProfileName"], request["Tags"])
 
     def untag_instance_profile(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        name = request["InstanceProfileName"]
-        keys = list(request["TagKeys"])
-        ctx.authorize("iam:UntagInstanceProfile", self.arn_for(ctx, "instance-profile", name), {"aws:TagKeys": keys})
-        doc = self.require(ctx, "instance-profile", name)
-        doc["Tags"] = remove_tags(doc.get("Tags", []), keys)
-        with self.writing(ctx) as store:
-            repo.save(store, "instance-profile", ctx.account_id, doc)
-        return {}
+        return self.untag_named(ctx, "instance-profile", "iam:UntagInstanceProfile", request["InstanceProfileName"], request["TagKeys"])
 
     def list_instance_profile_tags(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        name = request["InstanceProfileName"]
-        ctx.authorize("iam:ListInstanceProfileTags", self.arn_for(ctx, "instance-profile", name))
-        doc = self.require(ctx, "instance-profile", name)
-        return paginate(doc.get("Tags", []), request, "Tags")
+        return self.list_named_tags(ctx, "instance-profile", "iam:ListInstanceProfileTags", request["InstanceProfileName"], request)

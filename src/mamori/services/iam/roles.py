@@ -31,10 +31,8 @@ from mamori.services.iam.validation import (
     delete_conflict,
     invalid_input,
     limit_exceeded,
-    merge_tags,
     no_such_entity,
     paginate,
-    remove_tags,
     resource_tag_conditions,
     tag_conditions,
     validation_error,
@@ -225,29 +223,13 @@ class Roles(EntityPolicies):
     # -- tags -------------------------------------------------------------------------------
 
     def tag_role(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        tags = check_tags(request["Tags"])
-        doc = repo.role(ctx.store, ctx.account_id, request["RoleName"])
-        ctx.authorize("iam:TagRole", self.arn_for(ctx, "role", request["RoleName"]), {**tag_conditions(tags), **resource_tag_conditions(doc)})
-        doc = self.require(ctx, "role", request["RoleName"])
-        doc["Tags"] = merge_tags(doc.get("Tags", []), tags)
-        with self.writing(ctx) as store:
-            repo.save(store, "role", ctx.account_id, doc)
-        return {}
+        return self.tag_named(ctx, "role", "iam:TagRole", request["RoleName"], request["Tags"])
 
     def untag_role(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        keys = list(request["TagKeys"])
-        doc = repo.role(ctx.store, ctx.account_id, request["RoleName"])
-        ctx.authorize("iam:UntagRole", self.arn_for(ctx, "role", request["RoleName"]), {"aws:TagKeys": keys, **resource_tag_conditions(doc)})
-        doc = self.require(ctx, "role", request["RoleName"])
-        doc["Tags"] = remove_tags(doc.get("Tags", []), keys)
-        with self.writing(ctx) as store:
-            repo.save(store, "role", ctx.account_id, doc)
-        return {}
+        return self.untag_named(ctx, "role", "iam:UntagRole", request["RoleName"], request["TagKeys"])
 
     def list_role_tags(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        ctx.authorize("iam:ListRoleTags", self.arn_for(ctx, "role", request["RoleName"]))
-        doc = self.require(ctx, "role", request["RoleName"])
-        return paginate(doc.get("Tags", []), request, "Tags")
+        return self.list_named_tags(ctx, "role", "iam:ListRoleTags", request["RoleName"], request)
 
     # -- policies ---------------------------------------------------------------------------
 

@@ -22,9 +22,7 @@ from mamori.services.iam.validation import (
     check_path_prefix,
     check_tags,
     delete_conflict,
-    merge_tags,
     paginate,
-    remove_tags,
     resource_tag_conditions,
     tag_conditions,
 )
@@ -187,29 +185,13 @@ class Users(EntityPolicies):
     # -- tags ---------------------------------------------------------------------------
 
     def tag_user(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        tags = check_tags(request["Tags"])
-        doc = repo.user(ctx.store, ctx.account_id, request["UserName"])
-        ctx.authorize("iam:TagUser", self.arn_for(ctx, "user", request["UserName"]), {**tag_conditions(tags), **resource_tag_conditions(doc)})
-        doc = self.require(ctx, "user", request["UserName"])
-        doc["Tags"] = merge_tags(doc.get("Tags", []), tags)
-        with self.writing(ctx) as store:
-            repo.save(store, "user", ctx.account_id, doc)
-        return {}
+        return self.tag_named(ctx, "user", "iam:TagUser", request["UserName"], request["Tags"])
 
     def untag_user(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        keys = list(request["TagKeys"])
-        doc = repo.user(ctx.store, ctx.account_id, request["UserName"])
-        ctx.authorize("iam:UntagUser", self.arn_for(ctx, "user", request["UserName"]), {"aws:TagKeys": keys, **resource_tag_conditions(doc)})
-        doc = self.require(ctx, "user", request["UserName"])
-        doc["Tags"] = remove_tags(doc.get("Tags", []), keys)
-        with self.writing(ctx) as store:
-            repo.save(store, "user", ctx.account_id, doc)
-        return {}
+        return self.untag_named(ctx, "user", "iam:UntagUser", request["UserName"], request["TagKeys"])
 
     def list_user_tags(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        ctx.authorize("iam:ListUserTags", self.arn_for(ctx, "user", request["UserName"]))
-        doc = self.require(ctx, "user", request["UserName"])
-        return paginate(doc.get("Tags", []), request, "Tags")
+        return self.list_named_tags(ctx, "user", "iam:ListUserTags", request["UserName"], request)
 
     # -- policies -------------------------------------------------------------------------
 
