@@ -40,3 +40,32 @@ def test_coverage_counts_come_from_providers():
     rows = {line.split("|")[1].strip(): line for line in out.stdout.splitlines()[2:]}
     sts = [c.strip() for c in rows["sts"].split("|")[1:-1]]
     assert sts[0] == "sts" and int(sts[1]) >= 1 and int(sts[2]) == 11
+
+
+def test_reset_forgets_state():
+    from mamori.testing.plugin import MamoriServer
+
+    server = MamoriServer.start()
+    try:
+        ct = server.client("cloudtrail")
+        ct.create_trail(Name="to-forget", S3BucketName="b")
+        out = run_cli(server, "reset")
+        assert out.returncode == 0 and out.stdout.strip() == "reset"
+        assert ct.describe_trails()["trailList"] == []
+        # the event history is gone too: only the DescribeTrails just made remains
+        names = [e["EventName"] for e in ct.lookup_events()["Events"]]
+        assert names == ["DescribeTrails"]
+    finally:
+        server.stop()
+
+
+def test_explain_prints_the_decision(mamori):
+    creds = mamori.create_principal("explain-erin")
+    ct = mamori.client("cloudtrail", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"])
+    try:
+        ct.list_trails()
+    except Exception as exc:  # noqa: BLE001 - the denial is the point
+        request_id = exc.response["ResponseMetadata"]["RequestId"]
+    out = run_cli(mamori, "explain", request_id)
+    assert out.returncode == 0, out.stderr
+    assert "DENIED" in out.stdout and "cloudtrail:ListTrails" in out.stdout
