@@ -201,6 +201,9 @@ def denial_message(principal: Principal, decision: Decision) -> str:
 
     (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html)
     """
+    for reason in decision.reasons:
+        if "denialMessage" in reason:  # the IAM engine's own text, per denial variant
+            return reason["denialMessage"]
     on = "" if decision.resource in ("*", "") else f" on resource: {decision.resource}"
     head = f"User: {principal.arn} is not authorized to perform: {decision.action}{on}"
     for reason in decision.reasons:

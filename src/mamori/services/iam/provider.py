@@ -13,6 +13,7 @@ resource family.
     account.py            alias, GetAccountSummary, GetAccountAuthorizationDetails
     credential_report.py  Generate/GetCredentialReport
     simulate.py           SimulatePrincipalPolicy / SimulateCustomPolicy
+    authorizer.py         enforcement: the IAM decision on every call (runtime.authorizer)
     repository.py         the storage layout and the read API for the authorizer and STS
     validation.py         names, paths, tags, pagination and IAM's errors
     ids.py                AIDA/AROA/... unique ids and access keys
@@ -50,3 +51,9 @@ class IamProvider(
     Provider,
 ):
     service = "iam"
+
+    def setup(self) -> None:
+        # IAM owns enforcement: from now on every ctx.authorize is an IAM decision.
+        from mamori.services.iam.authorizer import IamAuthorizer
+
+        self.runtime.authorizer = IamAuthorizer(self.runtime)

@@ -1,0 +1,134 @@
+"""Enforcement: the IAM decision on every call.
+
+Installed as `runtime.authorizer` by the IAM provider. For each `ctx.authorize(action,
+resource, conditions)` it builds the request context (global condition keys from the
+call, service keys from the provider), gathers the principal's policies from the IAM
+store (the user's inline and attached policies, its groups', its permissions boundary)
+and asks the pure engine (`mamori.policy.evaluate`) for the decision, with reasons.
+
+Compiled policy sets are cached per (account, principal ARN) and keyed by the account's
+IAM version counter, which every IAM write bumps: a decision costs a dictionary lookup
+plus the engine's few microseconds.
+
+Not yet: role sessions (AssumeRole comes with the rest of STS), resource policies
+passed by providers, SCPs.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from mamori.gateway.context import Decision, RequestContext
+from mamori.policy import PolicyError, PolicyKind, PolicySet, Request, denial_message, evaluate, parse_policy
+from mamori.services.iam import repository as repo
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mamori.runtime import Runtime
+
+_KINDS = {"Allow": "allow", "ExplicitDeny": "explicit_deny", "ImplicitDeny": "implicit_deny"}
+
+
+class IamAuthorizer:
+    def __init__(self, runtime: "Runtime") -> None:
+        self.runtime = runtime
+        self._sets: dict[tuple[str, str], tuple[int, PolicySet]] = {}
+
+    def __call__(self, ctx: RequestContext, action: str, resource: str, conditions: dict[str, Any]) -> Decision:
+        principal = ctx.principal
+        request = Request(
+            principal_arn=principal.arn,
+            principal_account=principal.account_id,
+            principal_type=principal.type,
+            action=action,
+            resource=resource or "*",
+            resource_account=ctx.account_id,
+            context=self.context(ctx, conditions),
+            principal_ids=frozenset({principal.arn, principal.account_id, f"arn:aws:iam::{principal.account_id}:root"}),
+        )
+        policies = self.policy_set(ctx)
+        verdict = evaluate(request, policies, explain=True)
+        reasons = [r.to_json() for r in verdict.reasons if r.deciding or r.matched]
+        if principal.is_root and principal.account_id == ctx.account_id and verdict.effect != "ExplicitDeny":
+            # The root user holds every permission in its own account.
+            return Decision(action, resource, True, "allow", [{"reason": "account root user"}, *reasons])
+        decision = Decision(action, resource, verdict.allowed, _KINDS[verdict.effect], reasons)
+        if not verdict.allowed:
+            decision.reasons.insert(0, {"deniedBy": verdict.denied_by, "denialMessage": denial_message(request, verdict)})
+        return decision
+
+    # -- policies --------------------------------------------------------------------------
+
+    def policy_set(self, ctx: RequestContext) -> PolicySet:
+        principal = ctx.principal
+        if principal.type != "IAMUser":
+            return PolicySet()
+        store = ctx.store
+        key = (principal.account_id, principal.arn)
+        version = repo.version(store, principal.account_id)
+        cached = self._sets.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        user = store.get(principal.arn)
+        identity: list[tuple[str, Any]] = []
+        boundary = None
+        if user is not None:
+            entities = [user] + repo.groups_of_user(store, principal.account_id, user["UserName"])
+            for entity in entities:
+                arn = entity["Arn"]
+                for name, text in repo.inline_policies(store, arn).items():
+                    compiled = _compile(text)
+                    if compiled is not None:
+                        identity.append((f"{arn}:inline/{name}", compiled))
+                for policy_arn in repo.attached_policy_arns(store, arn):
+                    managed = repo.managed_policy(store, policy_arn)
+                    compiled = _compile(managed["Document"]) if managed else None
+                    if compiled is not None:
+                        identity.append((policy_arn, compiled))
+            boundary_arn = repo.permissions_boundary(store, user["Arn"])
+            if boundary_arn:
+                managed = repo.managed_policy(store, boundary_arn)
+                compiled = _compile(managed["Document"]) if managed else None
+                # A boundary that can't be read allows nothing (fail closed).
+                boundary = (boundary_arn, compiled if compiled is not None else _compile('{"Version":"2012-10-17","Statement":[]}'))
+        result = PolicySet(identity=tuple(identity), boundary=boundary)
+        self._sets[key] = (version, result)
+        return result
+
+    # -- context ---------------------------------------------------------------------------
+
+    def context(self, ctx: RequestContext, conditions: dict[str, Any]) -> dict[str, Any]:
+        """Global condition keys, then the provider's service keys.
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html"""
+        p = ctx.principal
+        now = ctx.time()
+        keys: dict[str, Any] = {
+            "aws:CurrentTime": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "aws:EpochTime": str(int(now)),
+            "aws:SecureTransport": "true" if ctx.secure_transport else "false",
+            "aws:SourceIp": ctx.source_ip,
+            "aws:RequestedRegion": ctx.region,
+            "aws:PrincipalArn": p.arn,
+            "aws:PrincipalAccount": p.account_id,
+            "aws:PrincipalType": {"IAMUser": "User"}.get(p.type, p.type),
+            "aws:userid": p.principal_id,
+            "aws:MultiFactorAuthPresent": "true" if p.mfa_authenticated else "false",
+            "aws:ViaAWSService": "false",
+        }
+        if p.type == "IAMUser" and p.user_name:
+            keys["aws:username"] = p.user_name
+        for tag_key, value in p.tags.items():
+            keys[f"aws:PrincipalTag/{tag_key}"] = value
+        if p.type == "IAMUser":
+            for tag_key, value in repo.tags(ctx.store, p.arn).items():
+                keys[f"aws:PrincipalTag/{tag_key}"] = value
+        keys.update(conditions)
+        return keys
+
+
+def _compile(text: Any) -> Any:
+    try:
+        return parse_policy(json.loads(text) if isinstance(text, str) else text, PolicyKind.IDENTITY)
+    except (PolicyError, ValueError):
+        return None
