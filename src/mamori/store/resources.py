@@ -86,6 +86,9 @@ class ResourceStore:
         self._now = now
         self._lock = threading.RLock()
         self._depth = 0
+        # Credentials are read on every request: keep the opened ones in memory. All
+        # writes go through this store, so invalidating on write keeps it exact.
+        self._credentials: dict[str, Credential | None] = {}
         self._migrate()
 
     @classmethod
@@ -232,6 +235,7 @@ class ResourceStore:
     # -- credentials --------------------------------------------------------------------
 
     def put_credential(self, cred: Credential) -> None:
+        self._credentials.pop(cred.access_key_id, None)
         sealed = self._box.seal(cred.secret_access_key.encode(), cred.access_key_id.encode())
         with self.transaction():
             self._conn.execute(
@@ -244,15 +248,23 @@ class ResourceStore:
             )
 
     def get_credential(self, access_key_id: str) -> Credential | None:
+        if access_key_id in self._credentials:
+            return self._credentials[access_key_id]
         with self._lock:
             row = self._conn.execute(
                 "SELECT id, account, principal, secret, status, token_sha256, expires, created, last_used "
                 "FROM credentials WHERE id = ?",
                 (access_key_id,),
             ).fetchone()
-        return self._credential(row) if row else None
+        cred = self._credential(row) if row else None
+        if self._depth == 0:  # a read inside a transaction may yet be rolled back
+            if len(self._credentials) > 10_000:
+                self._credentials.clear()
+            self._credentials[access_key_id] = cred
+        return cred
 
     def delete_credential(self, access_key_id: str) -> bool:
+        self._credentials.pop(access_key_id, None)
         with self.transaction():
             cur = self._conn.execute("DELETE FROM credentials WHERE id = ?", (access_key_id,))
         return cur.rowcount > 0
@@ -302,6 +314,7 @@ class ResourceStore:
         return [{"arn": r[0], "kind": r[1], "account": r[2], "region": r[3], "doc": json.loads(r[4])} for r in rows]
 
     def reset(self) -> None:
+        self._credentials.clear()
         with self.transaction():
             for table in ("resources", "changes", "credentials", "meta"):
                 self._conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names

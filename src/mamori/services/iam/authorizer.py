@@ -33,10 +33,16 @@ _KINDS = {"Allow": "allow", "ExplicitDeny": "explicit_deny", "ImplicitDeny": "im
 class IamAuthorizer:
     def __init__(self, runtime: "Runtime") -> None:
         self.runtime = runtime
-        self._sets: dict[tuple[str, str], tuple[int, PolicySet]] = {}
+        # (account, principal ARN) -> (IAM version, policies, principal tags)
+        self._sets: dict[tuple[str, str], tuple[int, PolicySet, dict[str, str]]] = {}
 
     def __call__(self, ctx: RequestContext, action: str, resource: str, conditions: dict[str, Any]) -> Decision:
         principal = ctx.principal
+        if principal.is_root and principal.account_id == ctx.account_id:
+            # The root user holds every permission in its own account; only SCPs and
+            # resource policies could take one away, and neither exists here yet.
+            return Decision(action, resource, True, "allow", [{"reason": "account root user"}])
+        policies, tags = self.policy_set(ctx)
         request = Request(
             principal_arn=principal.arn,
             principal_account=principal.account_id,
@@ -44,32 +50,31 @@ class IamAuthorizer:
             action=action,
             resource=resource or "*",
             resource_account=ctx.account_id,
-            context=self.context(ctx, conditions),
+            context=self.context(ctx, conditions, tags),
             principal_ids=frozenset({principal.arn, principal.account_id, f"arn:aws:iam::{principal.account_id}:root"}),
         )
-        policies = self.policy_set(ctx)
+        verdict = evaluate(request, policies)
+        if verdict.allowed:
+            return Decision(action, resource, True, "allow", [r.to_json() for r in verdict.reasons])
+        # Denials are rare: evaluate again with every statement's outcome for `explain`.
         verdict = evaluate(request, policies, explain=True)
-        reasons = [r.to_json() for r in verdict.reasons if r.deciding or r.matched]
-        if principal.is_root and principal.account_id == ctx.account_id and verdict.effect != "ExplicitDeny":
-            # The root user holds every permission in its own account.
-            return Decision(action, resource, True, "allow", [{"reason": "account root user"}, *reasons])
-        decision = Decision(action, resource, verdict.allowed, _KINDS[verdict.effect], reasons)
-        if not verdict.allowed:
-            decision.reasons.insert(0, {"deniedBy": verdict.denied_by, "denialMessage": denial_message(request, verdict)})
-        return decision
+        reasons = [{"deniedBy": verdict.denied_by, "denialMessage": denial_message(request, verdict)}]
+        reasons += [r.to_json() for r in verdict.reasons]
+        return Decision(action, resource, False, _KINDS[verdict.effect], reasons)
 
     # -- policies --------------------------------------------------------------------------
 
-    def policy_set(self, ctx: RequestContext) -> PolicySet:
+    def policy_set(self, ctx: RequestContext) -> tuple[PolicySet, dict[str, str]]:
+        """The principal's policies and tags, compiled once per IAM version."""
         principal = ctx.principal
         if principal.type != "IAMUser":
-            return PolicySet()
+            return PolicySet(), {}
         store = ctx.store
         key = (principal.account_id, principal.arn)
         version = repo.version(store, principal.account_id)
         cached = self._sets.get(key)
         if cached is not None and cached[0] == version:
-            return cached[1]
+            return cached[1], cached[2]
         user = store.get(principal.arn)
         identity: list[tuple[str, Any]] = []
         boundary = None
@@ -93,12 +98,13 @@ class IamAuthorizer:
                 # A boundary that can't be read allows nothing (fail closed).
                 boundary = (boundary_arn, compiled if compiled is not None else _compile('{"Version":"2012-10-17","Statement":[]}'))
         result = PolicySet(identity=tuple(identity), boundary=boundary)
-        self._sets[key] = (version, result)
-        return result
+        tags = repo.tags(store, principal.arn) if user is not None else {}
+        self._sets[key] = (version, result, tags)
+        return result, tags
 
     # -- context ---------------------------------------------------------------------------
 
-    def context(self, ctx: RequestContext, conditions: dict[str, Any]) -> dict[str, Any]:
+    def context(self, ctx: RequestContext, conditions: dict[str, Any], principal_tags: dict[str, str]) -> dict[str, Any]:
         """Global condition keys, then the provider's service keys.
         https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html"""
         p = ctx.principal
@@ -120,9 +126,8 @@ class IamAuthorizer:
             keys["aws:username"] = p.user_name
         for tag_key, value in p.tags.items():
             keys[f"aws:PrincipalTag/{tag_key}"] = value
-        if p.type == "IAMUser":
-            for tag_key, value in repo.tags(ctx.store, p.arn).items():
-                keys[f"aws:PrincipalTag/{tag_key}"] = value
+        for tag_key, value in principal_tags.items():
+            keys[f"aws:PrincipalTag/{tag_key}"] = value
         keys.update(conditions)
         return keys
 
