@@ -89,6 +89,7 @@ class ResourceStore:
         # Credentials are read on every request: keep the opened ones in memory. All
         # writes go through this store, so invalidating on write keeps it exact.
         self._credentials: dict[str, Credential | None] = {}
+        self._meta: dict[str, Any] = {}  # same for meta values (the IAM version counter)
         self._migrate()
 
     @classmethod
@@ -296,11 +297,17 @@ class ResourceStore:
     # -- meta ---------------------------------------------------------------------------
 
     def get_meta(self, key: str, default: Any = None) -> Any:
+        if key in self._meta:
+            value = self._meta[key]
+            return default if value is None else json.loads(value)
         with self._lock:
             row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            if self._depth == 0:
+                self._meta[key] = row[0] if row else None
         return json.loads(row[0]) if row else default
 
     def set_meta(self, key: str, value: Any) -> None:
+        self._meta.pop(key, None)
         with self.transaction():
             self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value, default=_json_default)))
 
@@ -315,6 +322,7 @@ class ResourceStore:
 
     def reset(self) -> None:
         self._credentials.clear()
+        self._meta.clear()
         with self.transaction():
             for table in ("resources", "changes", "credentials", "meta"):
                 self._conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
