@@ -27,7 +27,7 @@ from mamori.gateway.http import HttpRequest, HttpResponse
 from mamori.protocol import timestamps
 from mamori.protocol.base import ProtocolCodec, register
 from mamori.protocol.json_rpc import find_named_operation, query_error_header
-from mamori.protocol.modeled_errors import resolve
+from mamori.protocol.modeled_errors import document_error_body, resolve
 from mamori.protocol.validate import validate
 
 _PATH = re.compile(r"/service/([^/]+)/operation/([^/]+)/?$")
@@ -178,12 +178,7 @@ class CborCodec(ProtocolCodec):
         request_id: str,
     ) -> HttpResponse:
         wire = resolve(service, error)
-        body: dict[str, Any] = {}
-        if wire.shape is not None and error.fields:
-            fields = {k: v for k, v in error.fields.items() if k in wire.shape.members}
-            body.update(encode(wire.shape, fields))
-        body["__type"] = wire.type_name
-        body["message"] = error.message
+        body = document_error_body(wire, error, encode)
         headers = self._headers(request_id)
         extra = query_error_header(service, wire.query_code, wire.sender_fault)
         if extra:

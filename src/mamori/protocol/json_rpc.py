@@ -23,7 +23,7 @@ from mamori.errors import AwsError, SerializationError
 from mamori.gateway.http import HttpRequest, HttpResponse
 from mamori.protocol import jsonbody
 from mamori.protocol.base import ProtocolCodec, register
-from mamori.protocol.modeled_errors import resolve
+from mamori.protocol.modeled_errors import document_error_body, resolve
 from mamori.protocol.validate import validate
 
 
@@ -101,12 +101,7 @@ class JsonCodec(ProtocolCodec):
         request_id: str,
     ) -> HttpResponse:
         wire = resolve(service, error)
-        body: dict[str, Any] = {}
-        if wire.shape is not None and error.fields:
-            fields = {k: v for k, v in error.fields.items() if k in wire.shape.members}
-            body.update(jsonbody.encode(wire.shape, fields))
-        body["__type"] = wire.type_name
-        body["message"] = error.message
+        body = document_error_body(wire, error, jsonbody.encode)
         headers = [
             ("Content-Type", _content_type(service)),
             ("x-amzn-RequestId", request_id),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.model import ServiceModel, Shape
 
@@ -72,3 +73,15 @@ def resolve(service: ServiceModel, error: AwsError) -> WireError:
         sender = not shape._shape_model.get("fault", False)
     status = int(trait.get("httpStatusCode") or (400 if sender else 500))
     return WireError(shape, shape.name, trait.get("code") or shape.name, status, sender)
+
+
+def document_error_body(wire: WireError, error: AwsError, encode: Any) -> dict[str, Any]:
+    """The body of a json / cbor error: the modeled fields the error carries (encoded by
+    the protocol's own `encode(shape, value)`), then `__type` and `message`."""
+    body: dict[str, Any] = {}
+    if wire.shape is not None and error.fields:
+        fields = {k: v for k, v in error.fields.items() if k in wire.shape.members}
+        body.update(encode(wire.shape, fields))
+    body["__type"] = wire.type_name
+    body["message"] = error.message
+    return body
