@@ -32,11 +32,11 @@ def test_unsigned_query_request_needs_authentication(mamori):
 def test_not_implemented_operation_names_itself(mamori):
     sts = mamori.client("sts")
     with pytest.raises(ClientError) as err:
-        sts.get_session_token()
+        sts.get_federation_token(Name="federated")
     error = err.value.response["Error"]
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     assert error["Code"] == "NotImplemented"
-    assert "GetSessionToken" in error["Message"]
+    assert "GetFederationToken" in error["Message"]
 
 
 def test_unknown_query_action(mamori):

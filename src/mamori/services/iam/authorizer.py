@@ -17,6 +17,7 @@ passed by providers, SCPs.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,14 +28,18 @@ from mamori.services.iam import repository as repo
 if TYPE_CHECKING:  # pragma: no cover
     from mamori.runtime import Runtime
 
+# Stand-ins that allow nothing, for a missing role (trust) or an unreadable policy.
+_EMPTY_TRUST = parse_policy({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "nobody.mamori.invalid"}, "Action": "sts:AssumeRole"}]}, PolicyKind.TRUST)
+_NOTHING = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "mamori:Nothing", "Resource": "*"}]}'
 _KINDS = {"Allow": "allow", "ExplicitDeny": "explicit_deny", "ImplicitDeny": "implicit_deny"}
 
 
 class IamAuthorizer:
     def __init__(self, runtime: "Runtime") -> None:
         self.runtime = runtime
-        # (account, principal ARN) -> (IAM version, policies, principal tags)
-        self._sets: dict[tuple[str, str], tuple[int, PolicySet, dict[str, str]]] = {}
+        # (account, principal ARN, access key) -> (IAM version, policies, principal tags)
+        self._sets: dict[tuple[str, str, str], tuple[int, PolicySet, dict[str, str]]] = {}
 
     def __call__(self, ctx: RequestContext, action: str, resource: str, conditions: dict[str, Any]) -> Decision:
         principal = ctx.principal
@@ -43,6 +48,16 @@ class IamAuthorizer:
             # resource policies could take one away, and neither exists here yet.
             return Decision(action, resource, True, "allow", [{"reason": "account root user"}])
         policies, tags = self.policy_set(ctx)
+        if "__trust_policy__" in conditions:
+            # sts:AssumeRole: the role's trust policy is the resource policy, and it
+            # must allow (an identity policy alone never lets anyone assume a role).
+            conditions = dict(conditions)
+            trust = _compile(conditions.pop("__trust_policy__"), PolicyKind.TRUST)
+            policies = replace(policies, resource=(f"{resource} (trust policy)", trust or _EMPTY_TRUST),
+                               resource_is_required=True)
+        ids = {principal.arn, principal.account_id, f"arn:aws:iam::{principal.account_id}:root"}
+        if principal.session and principal.session.get("roleArn"):
+            ids.add(principal.session["roleArn"])
         request = Request(
             principal_arn=principal.arn,
             principal_account=principal.account_id,
@@ -51,7 +66,7 @@ class IamAuthorizer:
             resource=resource or "*",
             resource_account=ctx.account_id,
             context=self.context(ctx, conditions, tags),
-            principal_ids=frozenset({principal.arn, principal.account_id, f"arn:aws:iam::{principal.account_id}:root"}),
+            principal_ids=frozenset(ids),
         )
         verdict = evaluate(request, policies)
         if verdict.allowed:
@@ -67,19 +82,23 @@ class IamAuthorizer:
     def policy_set(self, ctx: RequestContext) -> tuple[PolicySet, dict[str, str]]:
         """The principal's policies and tags, compiled once per IAM version."""
         principal = ctx.principal
-        if principal.type != "IAMUser":
+        if principal.type not in ("IAMUser", "AssumedRole"):
             return PolicySet(), {}
         store = ctx.store
-        key = (principal.account_id, principal.arn)
+        key = (principal.account_id, principal.arn, principal.access_key_id or "")
         version = repo.version(store, principal.account_id)
         cached = self._sets.get(key)
         if cached is not None and cached[0] == version:
             return cached[1], cached[2]
-        user = store.get(principal.arn)
+        session = principal.session or {}
+        role_arn = session.get("roleArn")
+        user = store.get(role_arn or principal.arn)
         identity: list[tuple[str, Any]] = []
         boundary = None
         if user is not None:
-            entities = [user] + repo.groups_of_user(store, principal.account_id, user["UserName"])
+            entities = [user]
+            if not role_arn:
+                entities += repo.groups_of_user(store, principal.account_id, user["UserName"])
             for entity in entities:
                 arn = entity["Arn"]
                 for name, text in repo.inline_policies(store, arn).items():
@@ -91,14 +110,19 @@ class IamAuthorizer:
                     compiled = _compile(managed["Document"]) if managed else None
                     if compiled is not None:
                         identity.append((policy_arn, compiled))
-            boundary_arn = repo.permissions_boundary(store, user["Arn"])
+            boundary_arn = repo.permissions_boundary(store, user["Arn"])  # user's or role's
             if boundary_arn:
                 managed = repo.managed_policy(store, boundary_arn)
                 compiled = _compile(managed["Document"]) if managed else None
                 # A boundary that can't be read allows nothing (fail closed).
-                boundary = (boundary_arn, compiled if compiled is not None else _compile('{"Version":"2012-10-17","Statement":[]}'))
-        result = PolicySet(identity=tuple(identity), boundary=boundary)
-        tags = repo.tags(store, principal.arn) if user is not None else {}
+                boundary = (boundary_arn, compiled if compiled is not None else _compile(_NOTHING))
+        session_policies = tuple(
+            (f"session policy {n}", _compile(text) or _compile(_NOTHING))
+            for n, text in enumerate(session.get("sessionPolicies") or [])
+        )
+        result = PolicySet(identity=tuple(identity), boundary=boundary, session=session_policies,
+                           session_kind="role" if role_arn else None)
+        tags = {**(repo.tags(store, user["Arn"]) if user is not None else {}), **principal.tags}
         self._sets[key] = (version, result, tags)
         return result, tags
 
@@ -124,6 +148,11 @@ class IamAuthorizer:
         }
         if p.type == "IAMUser" and p.user_name:
             keys["aws:username"] = p.user_name
+        issued = (p.session or {}).get("tokenIssueTime")
+        if issued is not None:
+            keys["aws:TokenIssueTime"] = datetime.fromtimestamp(issued, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if p.mfa_authenticated:
+                keys["aws:MultiFactorAuthAge"] = str(int(now - issued))
         for tag_key, value in p.tags.items():
             keys[f"aws:PrincipalTag/{tag_key}"] = value
         for tag_key, value in principal_tags.items():
@@ -132,8 +161,10 @@ class IamAuthorizer:
         return keys
 
 
-def _compile(text: Any) -> Any:
+def _compile(text: Any, kind: PolicyKind = PolicyKind.IDENTITY) -> Any:
+    if text is None:
+        return None
     try:
-        return parse_policy(json.loads(text) if isinstance(text, str) else text, PolicyKind.IDENTITY)
+        return parse_policy(json.loads(text) if isinstance(text, str) else text, kind)
     except (PolicyError, ValueError):
         return None
