@@ -143,13 +143,16 @@ class IamAuthorizer:
             "aws:PrincipalAccount": p.account_id,
             "aws:PrincipalType": {"IAMUser": "User"}.get(p.type, p.type),
             "aws:userid": p.principal_id,
-            "aws:MultiFactorAuthPresent": "true" if p.mfa_authenticated else "false",
             "aws:ViaAWSService": "false",
         }
         if p.type == "IAMUser" and p.user_name:
             keys["aws:username"] = p.user_name
         issued = (p.session or {}).get("tokenIssueTime")
         if issued is not None:
+            # Only temporary credentials carry the MFA key: "The key is not present when
+            # an API or CLI command is called with long-term credentials, such as user
+            # access key pairs." (reference_policies_condition-keys.html)
+            keys["aws:MultiFactorAuthPresent"] = "true" if p.mfa_authenticated else "false"
             keys["aws:TokenIssueTime"] = datetime.fromtimestamp(issued, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             if p.mfa_authenticated:
                 keys["aws:MultiFactorAuthAge"] = str(int(now - issued))
