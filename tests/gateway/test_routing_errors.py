@@ -32,11 +32,11 @@ def test_unsigned_query_request_needs_authentication(mamori):
 def test_not_implemented_operation_names_itself(mamori):
     sts = mamori.client("sts")
     with pytest.raises(ClientError) as err:
-        sts.get_federation_token(Name="federated")
+        sts.decode_authorization_message(EncodedMessage="not-implemented-yet")
     error = err.value.response["Error"]
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     assert error["Code"] == "NotImplemented"
-    assert "GetFederationToken" in error["Message"]
+    assert "DecodeAuthorizationMessage" in error["Message"]
 
 
 def test_unknown_query_action(mamori):

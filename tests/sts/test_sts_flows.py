@@ -162,3 +162,29 @@ def test_temporary_credentials_expire_on_the_clock(mamori, alice, mamori_clock):
     with pytest.raises(ClientError) as err:
         sts.get_caller_identity()
     assert err.value.response["Error"]["Code"] == "ExpiredToken"
+
+
+def test_federation_token_is_the_intersection(mamori, alice):
+    sts = as_creds(mamori, alice, "sts")
+    mamori.client("iam").put_user_policy(UserName=alice["name"], PolicyName="fed", PolicyDocument=doc(
+        {"Effect": "Allow", "Action": ["sts:GetFederationToken", "cloudtrail:ListTrails", "cloudtrail:DescribeTrails"],
+         "Resource": "*"}))
+    out = sts.get_federation_token(Name="fed-bob", Policy=doc({"Effect": "Allow", "Action": "cloudtrail:ListTrails", "Resource": "*"}))
+    assert out["FederatedUser"]["Arn"] == f"arn:aws:sts::{mamori.account_id}:federated-user/fed-bob"
+    assert out["FederatedUser"]["FederatedUserId"] == f"{mamori.account_id}:fed-bob"
+    fed = as_creds(mamori, out["Credentials"], "cloudtrail")
+    assert "Trails" in fed.list_trails()
+    with pytest.raises(ClientError):  # the user may, the session policy doesn't
+        fed.describe_trails()
+    assert as_creds(mamori, out["Credentials"], "sts").get_caller_identity()["Arn"] == out["FederatedUser"]["Arn"]
+    # without a session policy a federated user has no permissions at all
+    bare = sts.get_federation_token(Name="fed-none")["Credentials"]
+    with pytest.raises(ClientError):
+        as_creds(mamori, bare, "cloudtrail").list_trails()
+
+
+def test_get_access_key_info(mamori, alice):
+    assert mamori.client("sts").get_access_key_info(AccessKeyId=alice["AccessKeyId"])["Account"] == mamori.account_id
+    with pytest.raises(ClientError) as err:
+        mamori.client("sts").get_access_key_info(AccessKeyId="AKIAUNKNOWNKEY000000")
+    assert err.value.response["Error"]["Code"] == "InvalidParameterValue"

@@ -28,6 +28,7 @@ from mamori.services.iam import repository as repo
 if TYPE_CHECKING:  # pragma: no cover
     from mamori.runtime import Runtime
 
+_EVERYTHING = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
 # Stand-ins that allow nothing, for a missing role (trust) or an unreadable policy.
 _EMPTY_TRUST = parse_policy({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "nobody.mamori.invalid"}, "Action": "sts:AssumeRole"}]}, PolicyKind.TRUST)
@@ -82,7 +83,7 @@ class IamAuthorizer:
     def policy_set(self, ctx: RequestContext) -> tuple[PolicySet, dict[str, str]]:
         """The principal's policies and tags, compiled once per IAM version."""
         principal = ctx.principal
-        if principal.type not in ("IAMUser", "AssumedRole"):
+        if principal.type not in ("IAMUser", "AssumedRole", "FederatedUser"):
             return PolicySet(), {}
         store = ctx.store
         key = (principal.account_id, principal.arn, principal.access_key_id or "")
@@ -92,7 +93,9 @@ class IamAuthorizer:
             return cached[1], cached[2]
         session = principal.session or {}
         role_arn = session.get("roleArn")
-        user = store.get(role_arn or principal.arn)
+        federated = principal.type == "FederatedUser"
+        issuer = session.get("issuerArn") if federated else None
+        user = store.get(role_arn or issuer or principal.arn)
         identity: list[tuple[str, Any]] = []
         boundary = None
         if user is not None:
@@ -120,8 +123,10 @@ class IamAuthorizer:
             (f"session policy {n}", _compile(text) or _compile(_NOTHING))
             for n, text in enumerate(session.get("sessionPolicies") or [])
         )
+        if federated and issuer and issuer.endswith(":root"):
+            identity.append(("account root user", _compile(_EVERYTHING)))
         result = PolicySet(identity=tuple(identity), boundary=boundary, session=session_policies,
-                           session_kind="role" if role_arn else None)
+                           session_kind="role" if role_arn else "federated" if federated else None)
         tags = {**(repo.tags(store, user["Arn"]) if user is not None else {}), **principal.tags}
         self._sets[key] = (version, result, tags)
         return result, tags

@@ -1,6 +1,6 @@
 """AWS Security Token Service.
 
-GetCallerIdentity, AssumeRole and GetSessionToken. Temporary credentials are real:
+GetCallerIdentity, AssumeRole, GetSessionToken, GetFederationToken, GetAccessKeyInfo. Temporary credentials are real:
 `ASIA...` key ids, a secret, a random session token whose SHA-256 is all the store
 keeps, and an expiry on the mamori clock (the authenticator answers `ExpiredToken`
 after it). The session's principal carries what the authorizer needs: the role, the
@@ -179,6 +179,59 @@ class StsProvider(Provider):
                      "tokenIssueTime": now, "sessionToken": True},
         )
         return {"Credentials": self._issue(ctx, principal, now + duration)}
+
+    # -- GetFederationToken -------------------------------------------------------------
+
+    def get_federation_token(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        caller = ctx.principal
+        name = request["Name"]
+        account = caller.account_id
+        arn = f"arn:aws:sts::{account}:federated-user/{name}"
+        ctx.authorize("sts:GetFederationToken", arn)
+        if caller.type not in ("IAMUser", "Root") or (caller.session or {}).get("sessionToken"):
+            raise error("AccessDenied", "Cannot call GetFederationToken with session credentials", status=403)
+        if not re.fullmatch(r"[\w+=,.@-]{2,32}", name):
+            raise validation(f"1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: "
+                             "Member must satisfy regular expression pattern: [\\w+=,.@-]*")
+        duration = request.get("DurationSeconds", 43200)
+        limit = 3600 if caller.is_root else 129600
+        if not 900 <= duration <= limit:
+            raise validation(f"1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy "
+                             f"constraint: Member must have value less than or equal to {limit}")
+        session_policies, packed = self._session_policies(ctx, request)
+        now = ctx.time()
+        # A federated user has the intersection of its issuer's permissions and the
+        # session policies; with no session policy it has none (API_GetFederationToken.html).
+        principal = Principal(
+            type="FederatedUser", account_id=account, arn=arn, principal_id=f"{account}:{name}",
+            session={
+                "sessionIssuer": {"type": "Root" if caller.is_root else "IAMUser", "principalId": caller.principal_id,
+                                  "arn": caller.arn, "accountId": account,
+                                  **({"userName": caller.user_name} if caller.user_name else {})},
+                "attributes": {"creationDate": _iso(now), "mfaAuthenticated": "false"},
+                "issuerArn": caller.arn,
+                "sessionPolicies": session_policies,
+                "tokenIssueTime": now,
+            },
+            tags={t["Key"]: t["Value"] for t in request.get("Tags") or []},
+        )
+        out: dict[str, Any] = {
+            "Credentials": self._issue(ctx, principal, now + duration),
+            "FederatedUser": {"FederatedUserId": principal.principal_id, "Arn": arn},
+        }
+        if packed is not None:
+            out["PackedPolicySize"] = packed
+        return out
+
+    # -- GetAccessKeyInfo ---------------------------------------------------------------
+
+    def get_access_key_info(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        ctx.authorize("sts:GetAccessKeyInfo")
+        credential = self.runtime.lookup_credential(request["AccessKeyId"])
+        if credential is None:
+            # AWS decodes the account from any key id; mamori knows only its own keys.
+            raise error("InvalidParameterValue", f"The access key {request['AccessKeyId']} is not known to mamori.")
+        return {"Account": credential.account_id}
 
     # -- helpers -------------------------------------------------------------------------
 
