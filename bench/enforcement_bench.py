@@ -6,6 +6,11 @@ The user has 10 customer managed policies of 10 statements each attached, plus a
 with a policy; the allowing statement is the last one. Root's decision is the root
 short-cut; the user's goes through policy gathering (cached per IAM version) and the
 engine. Calls alternate one by one (see the comment on client bias in main).
+
+Then, in process, the decision alone: `runtime.authorizer(ctx, ...)` for the same user
+(warm cache), for a role session with a session policy, and for root, in microseconds.
+GetCallerIdentity asks for no decision; it is timed as root and as the user to show the
+authentication cost of a stored key against the configured root key.
 """
 
 from __future__ import annotations
@@ -83,12 +88,70 @@ def main() -> None:
                     spent[name] += time.perf_counter() - t0
         n = (args.calls // rounds) * rounds
         root, user = n / spent["root"], n / spent["user"]
+        identity = {"root": 0.0, "user": 0.0}
+        sts_clients = [("root", client(endpoint, "sts")),
+                       ("user", boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1",
+                                             aws_access_key_id=key["AccessKeyId"],
+                                             aws_secret_access_key=key["SecretAccessKey"]))]
+        for i in range(n // 2):
+            for name, c in (sts_clients if i % 2 == 0 else sts_clients[::-1]):
+                t0 = time.perf_counter()
+                c.get_caller_identity()
+                identity[name] += time.perf_counter() - t0
         print(f"# enforcement bench, {time.strftime('%Y-%m-%d')}")
         print(f"- DescribeTrails as root: {root:.0f} ops/s; as an IAM user with 10x10 policies + group: {user:.0f} ops/s")
         print(f"- enforcement cost: {(1 - user / root):.1%} of throughput (target < 10%)")
+        print(f"- GetCallerIdentity (no decision) as root: {n / 2 / identity['root']:.0f} ops/s; "
+              f"as the user: {n / 2 / identity['user']:.0f} ops/s")
+        decision_micro()
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def decision_micro(repeat: int = 20000) -> None:
+    """The authorizer alone, in process, on a warm cache."""
+    from mamori.config import Config
+    from mamori.gateway.context import Principal, RequestContext
+    from mamori.runtime import Runtime
+
+    runtime = Runtime(Config(ephemeral=True))
+    iam, sts = runtime.providers["iam"], runtime.providers["sts"]
+
+    def ctx_for(principal: Principal, service: str = "iam") -> RequestContext:
+        return RequestContext(runtime=runtime, request_id="bench", account_id=principal.account_id, region="us-east-1",
+                              principal=principal, service=service, operation="Bench")
+
+    root = ctx_for(Principal.root(runtime.config.account_id))
+    iam.create_user(root, {"UserName": "bench"})
+    for p in range(10):
+        statements = [{"Effect": "Allow", "Action": f"svc{p}{s}:Get*", "Resource": "*"} for s in range(9)]
+        statements.append({"Effect": "Allow", "Action": ["cloudtrail:DescribeTrails", "sts:AssumeRole"], "Resource": "*"})
+        arn = iam.create_policy(root, {"PolicyName": f"p{p}", "PolicyDocument": json.dumps(
+            {"Version": "2012-10-17", "Statement": statements})})["Policy"]["Arn"]
+        iam.attach_user_policy(root, {"UserName": "bench", "PolicyArn": arn})
+    user_doc = iam.get_user(root, {"UserName": "bench"})["User"]
+    user = Principal(type="IAMUser", account_id=runtime.config.account_id, arn=user_doc["Arn"],
+                     principal_id=user_doc["UserId"], user_name="bench", access_key_id="AKIABENCH")
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": user_doc["Arn"]}, "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(root, {"RoleName": "bench-role", "AssumeRolePolicyDocument": json.dumps(trust)})["Role"]
+    iam.put_role_policy(root, {"RoleName": "bench-role", "PolicyName": "all", "PolicyDocument": json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "cloudtrail:*", "Resource": "*"}]})})
+    out = sts.assume_role(ctx_for(user, "sts"), {"RoleArn": role["Arn"], "RoleSessionName": "bench", "Policy": json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "cloudtrail:Describe*", "Resource": "*"}]})})
+    session = Principal.from_json(runtime.lookup_credential(out["Credentials"]["AccessKeyId"]).principal)
+    authorize = runtime.authorizer
+    print(f"- one decision, in process ({repeat} each):")
+    for label, principal in (("root", root.principal), ("IAM user, 10x10 policies", user),
+                             ("role session + session policy", session)):
+        ctx = ctx_for(principal, "cloudtrail")
+        assert authorize(ctx, "cloudtrail:DescribeTrails", "*", {}).allowed
+        t0 = time.perf_counter()
+        for _ in range(repeat):
+            authorize(ctx, "cloudtrail:DescribeTrails", "*", {})
+        print(f"  - {label}: {(time.perf_counter() - t0) / repeat * 1e6:.1f} us")
+    runtime.close()
 
 
 if __name__ == "__main__":

@@ -32,11 +32,13 @@ def test_unsigned_query_request_needs_authentication(mamori):
 def test_not_implemented_operation_names_itself(mamori):
     sts = mamori.client("sts")
     with pytest.raises(ClientError) as err:
-        sts.decode_authorization_message(EncodedMessage="not-implemented-yet")
+        sts.assume_role_with_saml(RoleArn="arn:aws:iam::123456789012:role/r" + "x" * 10,
+                                  PrincipalArn="arn:aws:iam::123456789012:saml-provider/p",
+                                  SAMLAssertion="x" * 8)
     error = err.value.response["Error"]
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     assert error["Code"] == "NotImplemented"
-    assert "DecodeAuthorizationMessage" in error["Message"]
+    assert "AssumeRoleWithSAML" in error["Message"]
 
 
 def test_unknown_query_action(mamori):

@@ -192,6 +192,36 @@ class RequestContext:
         )
 
 
+# Reserved condition keys: how a provider hands the authorizer the resource-based
+# policy that applies (bucket policy, key policy, queue policy, role trust policy).
+# They never reach the policy engine as condition keys.
+RESOURCE_POLICY = "__resource_policy__"  # the document: JSON text or dict (None: the resource has none)
+RESOURCE_POLICY_KIND = "__resource_policy_kind__"  # "resource" (default) | "trust"
+RESOURCE_POLICY_REQUIRED = "__resource_policy_required__"  # True: must allow by itself (KMS key policies)
+RESOURCE_ACCOUNT = "__resource_account__"  # the resource's owner when it is not the caller's account
+
+
+def with_resource_policy(
+    conditions: dict[str, Any] | None,
+    policy: Any,
+    *,
+    kind: str = "resource",
+    required: bool = False,
+    account: str | None = None,
+) -> dict[str, Any]:
+    """`conditions` plus the resource policy of the resource being acted on, e.g.
+    `ctx.authorize("sqs:SendMessage", queue_arn, with_resource_policy({}, queue_policy))`."""
+    out = dict(conditions or {})
+    out[RESOURCE_POLICY] = policy
+    if kind != "resource":
+        out[RESOURCE_POLICY_KIND] = kind
+    if required:
+        out[RESOURCE_POLICY_REQUIRED] = True
+    if account:
+        out[RESOURCE_ACCOUNT] = account
+    return out
+
+
 def denial_message(principal: Principal, decision: Decision) -> str:
     """AWS's access-denied text, e.g.
 

@@ -1,50 +1,77 @@
 """AWS Security Token Service.
 
-GetCallerIdentity, AssumeRole, GetSessionToken, GetFederationToken, GetAccessKeyInfo. Temporary credentials are real:
-`ASIA...` key ids, a secret, a random session token whose SHA-256 is all the store
-keeps, and an expiry on the mamori clock (the authenticator answers `ExpiredToken`
-after it). The session's principal carries what the authorizer needs: the role, the
-session policies, whether MFA was used.
+    get_caller_identity            who am I (no permission needed, ever)
+    assume_role                    trust policy through the engine, external id, MFA,
+                                   duration and the 1-hour chaining cap, session
+                                   policies, session tags (transitive along a chain),
+                                   source identity
+    get_session_token              MFA-authenticated sessions of users and root
+    get_federation_token           federated-user sessions (no session policy: no permissions)
+    get_access_key_info            the account of an access key id
+    decode_authorization_message   the decision context behind an EC2-style denial
+
+    sessions.py               session policies, packed size, session tags, source identity
+    credentials.py            ASIA keys, secrets and session tokens in the store
+    authorization_message.py  encoded denial messages (written by the authorizer)
+
+AssumeRoleWithWebIdentity and AssumeRoleWithSAML answer NotImplemented: IAM's OIDC and
+SAML providers don't exist in mamori yet.
+
+A session's principal (`Principal.session`) carries CloudTrail's `sessionContext`
+(`sessionIssuer`, `attributes`, `sourceIdentity`) and what the authorizer needs:
+`kind`, `roleArn` or `issuerArn`, `sessionPolicies`, `sessionTags`,
+`transitiveTagKeys`, `tokenIssueTime`.
+
+`setup()` installs the IAM authorizer as `runtime.authorizer`: from then on every
+`ctx.authorize` is an IAM decision.
 
 Facts: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
 https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
+https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html
 https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html (role chaining: 1 hour)
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import re
-import secrets
-from datetime import UTC, datetime
 from typing import Any
 
-from mamori.errors import AccessDenied, AwsError, error
-from mamori.gateway.context import Decision, Principal, RequestContext
-from mamori.policy import PolicyError, PolicyKind, parse_policy, policy_size
+from mamori.errors import AccessDenied, error
+from mamori.gateway.context import (
+    Decision,
+    Principal,
+    RequestContext,
+    with_resource_policy,
+)
 from mamori.services.base import Provider
 from mamori.services.iam import repository as repo
-from mamori.services.iam.ids import new_access_key_id, new_secret_access_key
-from mamori.store.records import Credential
+from mamori.services.sts import authorization_message
+from mamori.services.sts.credentials import iso, issue
+from mamori.services.sts.sessions import (
+    packed_percent,
+    session_policies,
+    session_tags,
+    source_identity,
+    validation,
+)
 
-SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
-# A session policy and the managed policy ARNs are packed together; AWS reports the
-# packed size as a percentage of the limit and refuses past 100%.
-PACKED_LIMIT = 2048
+ONE_HOUR = 3600
 
 
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def validation(message: str) -> AwsError:
-    return error("ValidationError", message)
+def _access_denied(message: str) -> Exception:
+    return error("AccessDenied", message, status=403)
 
 
 class StsProvider(Provider):
     service = "sts"
+
+    def setup(self) -> None:
+        from mamori.services.iam.authorizer import IamAuthorizer
+
+        if not isinstance(self.runtime.authorizer, IamAuthorizer):
+            self.runtime.authorizer = IamAuthorizer(self.runtime)
+
+    # -- GetCallerIdentity ---------------------------------------------------------------
 
     def get_caller_identity(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         # "No permissions are required to perform this operation. If an administrator
@@ -60,125 +87,123 @@ class StsProvider(Provider):
     def assume_role(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         role_arn, session_name = request["RoleArn"], request["RoleSessionName"]
         caller = ctx.principal
-        account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+        caller_session = caller.session or {}
+        if caller.is_root:
+            decision = Decision("sts:AssumeRole", role_arn, False, "implicit_deny",
+                                [{"reason": "the account root user cannot assume roles",
+                                  "denialMessage": "Roles may not be assumed by root accounts."}])
+            ctx.decisions.append(decision)
+            raise AccessDenied("Roles may not be assumed by root accounts.", decision=decision)
+        parts = role_arn.split(":", 5)
+        account = parts[4] if len(parts) == 6 and parts[2] == "iam" else ""
         role = repo.role(ctx.store, account, role_arn.rsplit("/", 1)[-1]) if account else None
+        if role is not None and role["Arn"] != role_arn:
+            role = None  # same name, other path: not this role
+        mfa = self._mfa(ctx, request)
+        trust = role["AssumeRolePolicyDocument"] if role is not None else None  # missing role: nothing trusts
         conditions: dict[str, Any] = {"sts:RoleSessionName": session_name}
         if request.get("ExternalId") is not None:
             conditions["sts:ExternalId"] = request["ExternalId"]
-        if request.get("SourceIdentity") is not None:
-            conditions["sts:SourceIdentity"] = request["SourceIdentity"]
-        mfa = False
-        if request.get("SerialNumber") and request.get("TokenCode"):
-            mfa = repo.check_mfa_code(ctx.store, request["SerialNumber"], request["TokenCode"], ctx.time())
-        conditions["aws:MultiFactorAuthPresent"] = "true" if (mfa or caller.mfa_authenticated) else "false"
-        if role is not None and role["Arn"] == role_arn:
-            conditions["__trust_policy__"] = role["AssumeRolePolicyDocument"]
-        else:
-            conditions["__trust_policy__"] = None  # nothing trusts anybody on a missing role
-        if caller.is_root:
-            # Root can't assume roles: "You cannot use AWS account root user credentials
-            # to call AssumeRole." (API_AssumeRole.html)
-            decision = Decision("sts:AssumeRole", role_arn, False, "implicit_deny",
-                                [{"reason": "the account root user cannot assume roles"}])
-            ctx.decisions.append(decision)
-            raise AccessDenied(f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
-                               decision=decision)
-        ctx.authorize("sts:AssumeRole", role_arn, conditions)
+        if mfa:
+            conditions["aws:MultiFactorAuthPresent"] = "true"
+            conditions["aws:MultiFactorAuthAge"] = "0"
+        identity = source_identity(request, caller_session)
+        if identity is not None:
+            conditions["sts:SourceIdentity"] = identity
+        tags = session_tags(request, caller_session)
+
+        def decide(action: str, extra: dict[str, Any] | None = None) -> None:
+            ctx.authorize(action, role_arn, with_resource_policy(
+                {**conditions, **(extra or {})}, trust, kind="trust", required=True, account=account or None))
+
+        decide("sts:AssumeRole")
+        # Tags and a source identity each need their own permission in the trust
+        # policy (and the caller's policies), inherited ones along a chain included.
+        if tags.any:
+            decide("sts:TagSession", tags.conditions())
+        if identity is not None:
+            decide("sts:SetSourceIdentity")
         assert role is not None  # a missing role can't have been allowed
-        if not SESSION_NAME.match(session_name):
-            raise validation(f"1 validation error detected: Value '{session_name}' at 'roleSessionName' failed to "
-                             "satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*")
+
         chained = caller.type == "AssumedRole"
-        duration = request.get("DurationSeconds", 3600)
-        limit = 3600 if chained else int(role.get("MaxSessionDuration", 3600))
-        if duration < 900 or duration > limit:
-            if chained and duration > 3600:
-                raise validation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+        duration = request.get("DurationSeconds", ONE_HOUR)
+        if chained and duration > ONE_HOUR:
+            raise validation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by "
+                             "role chaining.")
+        if duration > int(role.get("MaxSessionDuration", ONE_HOUR)):
             raise validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-        session_policies, packed = self._session_policies(ctx, request)
+        policies, policy_bytes = session_policies(ctx.store, request)
+        packed = packed_percent(policy_bytes, tags)
+
         now = ctx.time()
         session_arn = f"arn:aws:sts::{account}:assumed-role/{role['RoleName']}/{session_name}"
+        mfa_session = mfa or caller.mfa_authenticated
+        session: dict[str, Any] = {
+            "sessionIssuer": {"type": "Role", "principalId": role["RoleId"], "arn": role["Arn"],
+                              "accountId": account, "userName": role["RoleName"]},
+            "attributes": {"creationDate": iso(now), "mfaAuthenticated": "true" if mfa_session else "false"},
+            "kind": "AssumeRole",
+            "roleArn": role["Arn"],
+            "sessionPolicies": policies,
+            "sessionTags": tags.tags,
+            "transitiveTagKeys": tags.transitive,
+            "tokenIssueTime": now,
+            "chained": chained,
+        }
+        if identity is not None:
+            session["sourceIdentity"] = identity
         principal = Principal(
-            type="AssumedRole",
-            account_id=account,
-            arn=session_arn,
-            principal_id=f"{role['RoleId']}:{session_name}",
-            session={
-                "sessionIssuer": {"type": "Role", "principalId": role["RoleId"], "arn": role["Arn"],
-                                  "accountId": account, "userName": role["RoleName"]},
-                "attributes": {"creationDate": _iso(now), "mfaAuthenticated": "true" if mfa else "false"},
-                **({"sourceIdentity": request["SourceIdentity"]} if request.get("SourceIdentity") else {}),
-                "roleArn": role["Arn"],
-                "sessionPolicies": session_policies,
-                "tokenIssueTime": now,
-            },
-            tags={t["Key"]: t["Value"] for t in request.get("Tags") or []},
-            mfa_authenticated=mfa or caller.mfa_authenticated,
+            type="AssumedRole", account_id=account, arn=session_arn, principal_id=f"{role['RoleId']}:{session_name}",
+            session=session, tags=dict(tags.tags), mfa_authenticated=mfa_session,
         )
-        creds = self._issue(ctx, principal, now + duration)
-        repo.record_role_use(ctx.store, account, role["RoleName"], _iso(now), ctx.region)
+        creds = issue(ctx.store, principal, now=now, expires=now + duration)
+        repo.record_role_use(ctx.store, account, role["RoleName"], iso(now), ctx.region)
+        ctx.resources.append({"ARN": role["Arn"], "accountId": account, "type": "AWS::IAM::Role"})
         out: dict[str, Any] = {
             "Credentials": creds,
             "AssumedRoleUser": {"AssumedRoleId": principal.principal_id, "Arn": session_arn},
         }
-        if packed is not None:
+        if policies or tags.any:
             out["PackedPolicySize"] = packed
-        if request.get("SourceIdentity"):
-            out["SourceIdentity"] = request["SourceIdentity"]
+        if identity is not None:
+            out["SourceIdentity"] = identity
         return out
 
-    def _session_policies(self, ctx: RequestContext, request: dict[str, Any]) -> tuple[list[str], int | None]:
-        texts: list[str] = []
-        size = 0
-        if request.get("Policy") is not None:
-            try:
-                parse_policy(json.loads(request["Policy"]), PolicyKind.SESSION)
-            except (PolicyError, ValueError) as exc:
-                raise error("MalformedPolicyDocument", str(exc) or "The policy is not in the valid JSON format.") from None
-            texts.append(request["Policy"])
-            size += policy_size(request["Policy"]) if callable(policy_size) else len(request["Policy"])
-        for item in request.get("PolicyArns") or []:
-            managed = repo.managed_policy(ctx.store, item["arn"])
-            if managed is None:
-                raise error("MalformedPolicyDocument", f"The policy {item['arn']} does not exist.")
-            texts.append(managed["Document"])
-            size += len(item["arn"])
-        if not texts:
-            return [], None
-        packed = round(size * 100 / PACKED_LIMIT)
-        if packed > 100:
-            raise error("PackedPolicyTooLarge",
-                        f"Packed policy consumes {packed}% of allotted space, please use smaller policy.")
-        return texts, packed
+    def _mfa(self, ctx: RequestContext, request: dict[str, Any]) -> bool:
+        """`SerialNumber` + `TokenCode`: both or neither; a wrong code is refused."""
+        serial, code = request.get("SerialNumber"), request.get("TokenCode")
+        if not serial and not code:
+            return False
+        if not (serial and code):
+            raise _access_denied("MultiFactorAuthentication failed, must provide both MFA serial number and one "
+                                 "time pass code.")
+        if not repo.check_mfa_code(ctx.store, serial, code, ctx.time()):
+            raise _access_denied("MultiFactorAuthentication failed with invalid MFA one time pass code.")
+        return True
 
     # -- GetSessionToken -----------------------------------------------------------------
 
     def get_session_token(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        # "No permissions are required for users to perform this operation. The purpose
+        # of the sts:GetSessionToken operation is to authenticate the user using MFA.
+        # You cannot use policies to control authentication operations."
+        # https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html
+        ctx.no_authorization_required("sts:GetSessionToken", "GetSessionToken is authentication, not authorization")
         caller = ctx.principal
-        ctx.authorize("sts:GetSessionToken")
-        if caller.type not in ("IAMUser", "Root"):
-            raise error("AccessDenied", "Cannot call GetSessionToken with session credentials", status=403)
+        if caller.type not in ("IAMUser", "Root") or caller.session:
+            raise _access_denied("Cannot call GetSessionToken with session credentials")
         duration = request.get("DurationSeconds", 43200)
-        limit = 3600 if caller.is_root else 129600
-        if not 900 <= duration <= limit:
-            raise validation(f"1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy "
-                             f"constraint: Member must have value less than or equal to {limit}")
-        mfa = False
-        if request.get("SerialNumber") or request.get("TokenCode"):
-            if not (request.get("SerialNumber") and request.get("TokenCode")):
-                raise validation("SerialNumber and TokenCode must be given together.")
-            mfa = repo.check_mfa_code(ctx.store, request["SerialNumber"], request["TokenCode"], ctx.time())
-            if not mfa:
-                raise error("AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
-                            status=403)
+        if caller.is_root:
+            duration = min(duration, ONE_HOUR)  # root sessions: one hour, silently
+        mfa = self._mfa(ctx, request)
         now = ctx.time()
         principal = Principal(
             type=caller.type, account_id=caller.account_id, arn=caller.arn, principal_id=caller.principal_id,
             user_name=caller.user_name, tags=dict(caller.tags), mfa_authenticated=mfa,
-            session={"attributes": {"creationDate": _iso(now), "mfaAuthenticated": "true" if mfa else "false"},
-                     "tokenIssueTime": now, "sessionToken": True},
+            session={"attributes": {"creationDate": iso(now), "mfaAuthenticated": "true" if mfa else "false"},
+                     "kind": "GetSessionToken", "tokenIssueTime": now, "sessionToken": True},
         )
-        return {"Credentials": self._issue(ctx, principal, now + duration)}
+        return {"Credentials": issue(ctx.store, principal, now=now, expires=now + duration)}
 
     # -- GetFederationToken -------------------------------------------------------------
 
@@ -187,18 +212,17 @@ class StsProvider(Provider):
         name = request["Name"]
         account = caller.account_id
         arn = f"arn:aws:sts::{account}:federated-user/{name}"
+        tags = session_tags(request, None, allow_transitive=False)
         ctx.authorize("sts:GetFederationToken", arn)
-        if caller.type not in ("IAMUser", "Root") or (caller.session or {}).get("sessionToken"):
-            raise error("AccessDenied", "Cannot call GetFederationToken with session credentials", status=403)
-        if not re.fullmatch(r"[\w+=,.@-]{2,32}", name):
-            raise validation(f"1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: "
-                             "Member must satisfy regular expression pattern: [\\w+=,.@-]*")
+        if tags.any:
+            ctx.authorize("sts:TagSession", arn, tags.conditions())
+        if caller.type not in ("IAMUser", "Root") or caller.session:
+            raise _access_denied("Cannot call GetFederationToken with session credentials")
         duration = request.get("DurationSeconds", 43200)
-        limit = 3600 if caller.is_root else 129600
-        if not 900 <= duration <= limit:
-            raise validation(f"1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy "
-                             f"constraint: Member must have value less than or equal to {limit}")
-        session_policies, packed = self._session_policies(ctx, request)
+        if caller.is_root:
+            duration = min(duration, ONE_HOUR)
+        policies, policy_bytes = session_policies(ctx.store, request)
+        packed = packed_percent(policy_bytes, tags)
         now = ctx.time()
         # A federated user has the intersection of its issuer's permissions and the
         # session policies; with no session policy it has none (API_GetFederationToken.html).
@@ -208,18 +232,20 @@ class StsProvider(Provider):
                 "sessionIssuer": {"type": "Root" if caller.is_root else "IAMUser", "principalId": caller.principal_id,
                                   "arn": caller.arn, "accountId": account,
                                   **({"userName": caller.user_name} if caller.user_name else {})},
-                "attributes": {"creationDate": _iso(now), "mfaAuthenticated": "false"},
+                "attributes": {"creationDate": iso(now), "mfaAuthenticated": "false"},
+                "kind": "GetFederationToken",
                 "issuerArn": caller.arn,
-                "sessionPolicies": session_policies,
+                "sessionPolicies": policies,
+                "sessionTags": tags.tags,
                 "tokenIssueTime": now,
             },
-            tags={t["Key"]: t["Value"] for t in request.get("Tags") or []},
+            tags=dict(tags.tags),
         )
         out: dict[str, Any] = {
-            "Credentials": self._issue(ctx, principal, now + duration),
+            "Credentials": issue(ctx.store, principal, now=now, expires=now + duration),
             "FederatedUser": {"FederatedUserId": principal.principal_id, "Arn": arn},
         }
-        if packed is not None:
+        if policies or tags.any:
             out["PackedPolicySize"] = packed
         return out
 
@@ -233,17 +259,9 @@ class StsProvider(Provider):
             raise error("InvalidParameterValue", f"The access key {request['AccessKeyId']} is not known to mamori.")
         return {"Account": credential.account_id}
 
-    # -- helpers -------------------------------------------------------------------------
+    # -- DecodeAuthorizationMessage -------------------------------------------------------
 
-    def _issue(self, ctx: RequestContext, principal: Principal, expires: float) -> dict[str, Any]:
-        key_id = new_access_key_id("ASIA")
-        secret = new_secret_access_key()
-        token = base64.b64encode(secrets.token_bytes(180)).decode()
-        principal = Principal(**{**principal.__dict__, "access_key_id": key_id})
-        ctx.store.put_credential(Credential(
-            access_key_id=key_id, secret_access_key=secret, account_id=principal.account_id,
-            principal=principal.to_json(), session_token_sha256=hashlib.sha256(token.encode()).hexdigest(),
-            expires_at=expires, created_at=ctx.time(),
-        ))
-        return {"AccessKeyId": key_id, "SecretAccessKey": secret, "SessionToken": token,
-                "Expiration": datetime.fromtimestamp(expires, UTC)}
+    def decode_authorization_message(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        ctx.authorize("sts:DecodeAuthorizationMessage")
+        doc = authorization_message.decode(self.runtime.secrets, request["EncodedMessage"])
+        return {"DecodedMessage": json.dumps(doc, separators=(",", ":"))}
