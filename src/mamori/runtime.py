@@ -73,6 +73,14 @@ class Runtime:
             return self.root_credential()
         return self.store.get_credential(access_key_id)
 
+    # -- calls between services --------------------------------------------------------
+
+    def invoke(self, service: str, operation: str, params: dict[str, Any], **how: Any) -> dict[str, Any]:
+        """One service calling another through its public API: see gateway/internal.py."""
+        from mamori.gateway.internal import invoke
+
+        return invoke(self, service, operation, params, **how)
+
     # -- lifecycle -------------------------------------------------------------------
 
     def _save_clock(self) -> None:

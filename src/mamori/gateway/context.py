@@ -28,7 +28,9 @@ if TYPE_CHECKING:  # pragma: no cover
 class Principal:
     """Who made the call, as CloudTrail's `userIdentity` describes it.
 
-    type: Root | IAMUser | AssumedRole | FederatedUser | Anonymous
+    type: Root | IAMUser | AssumedRole | FederatedUser | Anonymous | AWSService
+        (a service acting as itself, e.g. EventBridge delivering to an SNS topic;
+        its `arn` is the service principal name, "events.amazonaws.com")
     principal_id: account id (Root), AIDA... (IAMUser), AROA...:session (AssumedRole)
     session: for temporary credentials, CloudTrail's `sessionContext` (issuer,
         attributes with creationDate and mfaAuthenticated, sourceIdentity)
@@ -47,6 +49,12 @@ class Principal:
     @property
     def is_root(self) -> bool:
         return self.type == "Root"
+
+    @classmethod
+    def service(cls, name: str, account_id: str) -> "Principal":
+        """A service principal ("events.amazonaws.com") acting in `account_id`: only a
+        resource policy naming it can allow what it does."""
+        return cls(type="AWSService", account_id=account_id, arn=name, principal_id=name)
 
     @classmethod
     def root(cls, account_id: str, access_key_id: str | None = None) -> "Principal":
@@ -122,6 +130,10 @@ class RequestContext:
     decisions: list[Decision] = field(default_factory=list)
     # Filled by providers for CloudTrail's `resources` and by the recorder.
     resources: list[dict[str, str]] = field(default_factory=list)
+    # Service principals this call came through, outermost first: a forward access
+    # session (S3 asking KMS for a data key on the caller's behalf) sets
+    # aws:CalledVia / aws:ViaAWSService and CloudTrail's `invokedBy`.
+    called_via: list[str] = field(default_factory=list)
 
     # -- time ------------------------------------------------------------------------
 

@@ -104,6 +104,8 @@ def user_identity(ctx: RequestContext) -> dict[str, Any]:
     p = ctx.principal
     if p.type == "Anonymous":
         return {"type": "AWSAccount", "principalId": "", "accountId": "anonymous"}
+    if p.type == "AWSService":
+        return {"type": "AWSService", "invokedBy": p.arn}
     identity: dict[str, Any] = {"type": p.type, "principalId": p.principal_id, "arn": p.arn, "accountId": p.account_id}
     if p.access_key_id:
         identity["accessKeyId"] = p.access_key_id
@@ -113,6 +115,8 @@ def user_identity(ctx: RequestContext) -> dict[str, Any]:
         context = {k: v for k, v in p.session.items() if k in ("sessionIssuer", "attributes", "sourceIdentity", "webIdFederationData", "ec2RoleDelivery")}
         if context:
             identity["sessionContext"] = context
+    if ctx.called_via:
+        identity["invokedBy"] = ctx.called_via[-1]
     return identity
 
 
@@ -159,6 +163,9 @@ def build_record(
         record["errorMessage"] = (error.message or "")[:1024]
     if ctx.resources:
         record["resources"] = list(ctx.resources)
+    if ctx.called_via:
+        # A call a service made (on a caller's behalf or as itself) comes "from" that service.
+        record["sourceIPAddress"] = ctx.called_via[-1]
     if ctx.secure_transport:
         record["tlsDetails"] = {"clientProvidedHostHeader": ""}
     return record

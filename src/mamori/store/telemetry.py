@@ -50,6 +50,8 @@ class TelemetryStore:
         self._lock = threading.RLock()
         self._pending = 0
         self._seq = 0
+        self._schemas: set[str] = set()
+        self._resetters: list[Any] = []
         # Ephemeral mode keeps its journal in a private temporary folder: the batch
         # load below is one vectorized DuckDB read of the journal either way.
         self._tmp = None if data_dir is not None else tempfile.mkdtemp(prefix="mamori-")
@@ -98,6 +100,37 @@ class TelemetryStore:
             row = self._db.execute("SELECT coalesce(max(seq), 0) FROM cloudtrail_events").fetchone()
             self._seq = max(self._seq, int(row[0]))
         return self._db
+
+    # -- other data sets -------------------------------------------------------------------
+    #
+    # Each data set (log events, metric data, ...) lives in its own module under store/
+    # (store/logs.py, store/metrics.py) that creates its tables through `schema()` and
+    # queries through `connection()` (on the event loop thread, holding `lock`) or
+    # `cursor()` (a connection of its own for a worker thread: DuckDB runs queries
+    # on several cursors at once). `on_reset` registers what `mamori reset` must clear.
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    def connection(self) -> Any:
+        """The DuckDB connection; hold `lock` while using it."""
+        return self._conn()
+
+    def cursor(self) -> Any:
+        """A DuckDB connection of its own, for work off the event loop thread."""
+        with self._lock:
+            return self._conn().cursor()
+
+    def schema(self, name: str, ddl: str) -> None:
+        """Run `ddl` (idempotent CREATE ... IF NOT EXISTS statements) once per process."""
+        with self._lock:
+            if name not in self._schemas:
+                self._conn().execute(ddl)
+                self._schemas.add(name)
+
+    def on_reset(self, clear: Any) -> None:
+        self._resetters.append(clear)
 
     # -- CloudTrail -----------------------------------------------------------------------
 
@@ -185,6 +218,8 @@ class TelemetryStore:
             os.ftruncate(self._journal_fd, 0)
             if self._db is not None:
                 self._db.execute("DELETE FROM cloudtrail_events")
+            for clear in self._resetters:
+                clear()
 
     def close(self) -> None:
         with self._lock:

@@ -260,6 +260,19 @@ class IamAuthorizer:
             "aws:userid": p.principal_id,
             "aws:ViaAWSService": "false",
         }
+        if p.type == "AWSService":
+            # A service acting as itself: no principal ARN or account keys, its name instead
+            # (reference_policies_condition-keys.html, aws:PrincipalServiceName).
+            for absent in ("aws:PrincipalArn", "aws:PrincipalAccount", "aws:PrincipalType", "aws:userid"):
+                del keys[absent]
+            keys["aws:PrincipalIsAWSService"] = "true"
+            keys["aws:PrincipalServiceName"] = p.arn
+        if ctx.called_via:
+            # Forward access sessions: the caller's identity, through these services.
+            keys["aws:ViaAWSService"] = "true"
+            keys["aws:CalledVia"] = list(ctx.called_via)
+            keys["aws:CalledViaFirst"] = ctx.called_via[0]
+            keys["aws:CalledViaLast"] = ctx.called_via[-1]
         if p.type == "IAMUser" and p.user_name:
             keys["aws:username"] = p.user_name
         issued = session.get("tokenIssueTime")

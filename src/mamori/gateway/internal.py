@@ -1,0 +1,111 @@
+"""Calls one service makes to another, through the other's public provider API.
+
+AWS services call each other in two ways, and mamori keeps both apart:
+
+- on a caller's behalf (a *forward access session*): S3 asks KMS for a data key with
+  the identity of whoever called S3. The callee sees the original principal, with
+  `aws:ViaAWSService` true and `aws:CalledVia` naming the calling service
+  (reference_policies_condition-keys.html#condition-keys-calledvia); `kms:ViaService`
+  and similar keys are the callee's business. Use `invoke(..., parent=ctx, via=...)`.
+- as itself: EventBridge delivering to an SNS topic, CloudWatch publishing an alarm
+  notification. The principal is the service (`Principal.service("events.amazonaws.com",
+  account)`), and only a resource policy that names it allows the call (topic policy,
+  queue policy, key policy). Use `invoke(..., principal=Principal.service(...))`.
+
+Either way the callee's operation runs exactly as it would for a request from the
+network: the same handler, the same `ctx.authorize`, the same errors (an `AwsError` is
+raised to the calling service, which decides what its own caller sees), and a
+CloudTrail record with `invokedBy`. Parameters and results are the Python shapes the
+handler takes and returns (botocore member names; blobs as bytes).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from mamori.errors import AwsError, NotImplementedOperation
+from mamori.gateway.context import Principal, RequestContext
+from mamori.protocol.model import operation as operation_model
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mamori.runtime import Runtime
+
+log = logging.getLogger("mamori.internal")
+
+
+def invoke(
+    runtime: "Runtime",
+    service: str,
+    operation: str,
+    params: dict[str, Any],
+    *,
+    parent: RequestContext | None = None,
+    via: str | None = None,
+    principal: Principal | None = None,
+    account_id: str | None = None,
+    region: str | None = None,
+    record: bool = True,
+) -> dict[str, Any]:
+    """Run `service:operation` with `params` and return its output.
+
+    parent + via: on the parent's caller's behalf, through service principal `via`
+    ("s3.amazonaws.com"). principal: as that principal (usually a service principal).
+    Account and region default to the parent's (or the principal's account and the
+    configured region).
+    """
+    if principal is None:
+        if parent is None:
+            raise ValueError("invoke needs a parent context or a principal")
+        principal = parent.principal
+    provider = runtime.providers.get(service)
+    handler = provider.handler(operation) if provider is not None else None
+    if handler is None:
+        raise NotImplementedOperation(f"The operation {operation} of {service} is not implemented by mamori yet.")
+    called_via = list(parent.called_via) if parent is not None else []
+    if via:
+        called_via.append(via)
+    ctx = RequestContext(
+        runtime=runtime,
+        request_id=str(uuid.uuid4()),
+        account_id=account_id or (parent.account_id if parent else principal.account_id),
+        region=region or (parent.region if parent else runtime.config.region),
+        principal=principal,
+        service=service,
+        operation=operation,
+        source_ip=via or (principal.arn if principal.type == "AWSService" else "127.0.0.1"),
+        user_agent=via or principal.arn,
+        called_via=called_via or ([principal.arn] if principal.type == "AWSService" else []),
+    )
+    error: AwsError | None = None
+    output: dict[str, Any] | None = None
+    try:
+        result = handler(ctx, dict(params))
+        if inspect.isawaitable(result):  # pragma: no cover - providers called inside are synchronous
+            raise TypeError(f"{service}:{operation} is asynchronous and can't be invoked internally")
+        if not ctx.decisions:
+            raise AwsError(f"{service}:{operation} returned without an authorization decision",
+                           code="InternalFailure", status=500)
+        output = result or {}
+        return output
+    except AwsError as exc:  # AccessDenied included: the calling service decides what to answer
+        error = exc
+        raise
+    finally:
+        if record:
+            _record(runtime, ctx, provider, operation, params, output, error)
+
+
+def _record(runtime: "Runtime", ctx: RequestContext, provider: Any, operation: str, params: dict[str, Any],
+            output: dict[str, Any] | None, error: AwsError | None) -> None:
+    from mamori.gateway.record import build_record
+
+    try:
+        model = operation_model(ctx.service, operation)
+        rec = build_record(ctx, model, params, output, error, user_agent=ctx.user_agent,
+                           event_time=runtime.clock.time())
+        runtime.telemetry.record_event(rec)
+    except Exception:  # noqa: BLE001 - recording must never break the calling service
+        log.exception("could not record internal call %s:%s", ctx.service, operation)
