@@ -134,6 +134,9 @@ class RequestContext:
     # session (S3 asking KMS for a data key on the caller's behalf) sets
     # aws:CalledVia / aws:ViaAWSService and CloudTrail's `invokedBy`.
     called_via: list[str] = field(default_factory=list)
+    # Keys the calling service vouches for: aws:SourceArn, aws:SourceAccount (the
+    # confused-deputy guards of resource policies that trust a service principal).
+    source_keys: dict[str, str] = field(default_factory=dict)
 
     # -- time ------------------------------------------------------------------------
 

@@ -47,6 +47,8 @@ def invoke(
     principal: Principal | None = None,
     account_id: str | None = None,
     region: str | None = None,
+    source_arn: str | None = None,
+    source_account: str | None = None,
     record: bool = True,
 ) -> dict[str, Any]:
     """Run `service:operation` with `params` and return its output.
@@ -54,7 +56,9 @@ def invoke(
     parent + via: on the parent's caller's behalf, through service principal `via`
     ("s3.amazonaws.com"). principal: as that principal (usually a service principal).
     Account and region default to the parent's (or the principal's account and the
-    configured region).
+    configured region). source_arn / source_account: the resource on whose behalf a
+    service principal acts (an alarm, a rule), for aws:SourceArn / aws:SourceAccount
+    (and SNS's older aws:SourceOwner) in the callee's resource policy.
     """
     if principal is None:
         if parent is None:
@@ -79,6 +83,11 @@ def invoke(
         user_agent=via or principal.arn,
         called_via=called_via or ([principal.arn] if principal.type == "AWSService" else []),
     )
+    if source_arn:
+        ctx.source_keys["aws:SourceArn"] = source_arn
+    if source_account:
+        ctx.source_keys["aws:SourceAccount"] = source_account
+        ctx.source_keys["aws:SourceOwner"] = source_account
     error: AwsError | None = None
     output: dict[str, Any] | None = None
     try:

@@ -273,6 +273,7 @@ class IamAuthorizer:
             keys["aws:CalledVia"] = list(ctx.called_via)
             keys["aws:CalledViaFirst"] = ctx.called_via[0]
             keys["aws:CalledViaLast"] = ctx.called_via[-1]
+        keys.update(ctx.source_keys)
         if p.type == "IAMUser" and p.user_name:
             keys["aws:username"] = p.user_name
         issued = session.get("tokenIssueTime")
