@@ -36,3 +36,12 @@ def test_new_secret_access_key_is_hidden(mamori):
     record = json.loads(raw)
     assert record["responseElements"]["accessKey"]["accessKeyId"] == key["AccessKeyId"]
     assert record["responseElements"]["accessKey"]["secretAccessKey"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+
+
+def test_get_session_token_record_shows_the_key_id_but_no_secret(mamori):
+    creds = mamori.client("sts").get_session_token(DurationSeconds=900)["Credentials"]
+    [raw] = records_for(mamori, "GetSessionToken", creds["AccessKeyId"])
+    assert creds["SecretAccessKey"] not in raw and creds["SessionToken"] not in raw
+    issued = json.loads(raw)["responseElements"]["credentials"]
+    assert issued["accessKeyId"] == creds["AccessKeyId"]
+    assert issued["secretAccessKey"] == issued["sessionToken"] == "HIDDEN_DUE_TO_SECURITY_REASONS"

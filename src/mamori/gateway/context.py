@@ -175,6 +175,16 @@ class RequestContext:
             raise AccessDenied(denial_message(self.principal, decision), decision=decision)
         return decision
 
+    def authorize_pass_role(self, role_arn: str, to_service: str, associated_resource: str | None = None) -> Decision:
+        """`iam:PassRole` for a role handed to a service (an instance profile's role for
+        EC2, a trail's CloudWatch Logs role, a rule target's role). AWS checks it as part
+        of the operation that passes the role; the caller needs it besides the operation.
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html"""
+        keys = {"iam:PassedToService": to_service}
+        if associated_resource:
+            keys["iam:AssociatedResourceArn"] = associated_resource
+        return self.authorize("iam:PassRole", role_arn, keys)
+
     def no_authorization_required(self, action: str, why: str) -> Decision:
         """For the few operations AWS answers for any authenticated caller (e.g.
         `sts:GetCallerIdentity`). Records that no permission was needed, and why."""

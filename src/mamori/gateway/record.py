@@ -48,6 +48,11 @@ _READ_ONLY_NAMES = frozenset(
 )
 
 
+# Read-only by name, yet their records show what they issued (the new access key id;
+# the secret and token are hidden like everywhere else), as AssumeRole's do.
+_ISSUES_CREDENTIALS = frozenset({"GetSessionToken", "GetFederationToken"})
+
+
 def is_read_only(operation: str) -> bool:
     return operation in _READ_ONLY_NAMES or operation.startswith(_READ_ONLY_PREFIXES)
 
@@ -136,7 +141,7 @@ def build_record(
     metadata = operation.service_model.metadata
     request_parameters = redact(operation.input_shape, params) if params else None
     response_elements = None
-    if error is None and not read_only and output:
+    if error is None and output and (not read_only or name in _ISSUES_CREDENTIALS):
         response_elements = redact(operation.output_shape, output)
     record: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,

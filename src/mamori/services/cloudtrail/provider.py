@@ -280,6 +280,10 @@ class CloudTrailProvider(Provider):
         for key in ("S3KeyPrefix", "CloudWatchLogsLogGroupArn", "CloudWatchLogsRoleArn"):
             if key in request:
                 trail[key] = request[key]
+        if request.get("CloudWatchLogsRoleArn"):
+            # CloudTrail assumes this role to deliver to the log group: passing it needs
+            # iam:PassRole (cloudtrail/latest/userguide/security_iam_id-based-policy-examples.html).
+            ctx.authorize_pass_role(request["CloudWatchLogsRoleArn"], "cloudtrail.amazonaws.com", trail["TrailARN"])
         if bool(trail.get("CloudWatchLogsLogGroupArn")) != bool(trail.get("CloudWatchLogsRoleArn")):
             raise error("InvalidCloudWatchLogsLogGroupArnException" if trail.get("CloudWatchLogsRoleArn")
                         else "InvalidCloudWatchLogsRoleArnException",

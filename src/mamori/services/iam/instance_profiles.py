@@ -96,6 +96,8 @@ class InstanceProfiles(IamOperations):
         ctx.authorize("iam:AddRoleToInstanceProfile", self.arn_for(ctx, "instance-profile", name))
         doc = self.require(ctx, "instance-profile", name)
         role = self.require(ctx, "role", request["RoleName"])
+        # The role goes to EC2 through the profile: the caller must be allowed to pass it.
+        ctx.authorize_pass_role(role["Arn"], "ec2.amazonaws.com")
         if role["RoleName"] in doc.get("Roles", []):
             raise limit_exceeded("Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1")
         if doc.get("Roles"):
