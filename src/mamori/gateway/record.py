@@ -30,7 +30,7 @@ ALWAYS_SECRET = frozenset(
         "SecretAccessKey", "SessionToken", "Password", "NewPassword", "OldPassword", "PrivateKey",
         "PrivateKeyPlaintext", "Plaintext", "KeyMaterial", "SecretString", "SecretBinary",
         "Base32StringSeed", "QRCodePNG", "AuthenticationCode1", "AuthenticationCode2", "TokenCode",
-        "ClientSecret", "Token",
+        "ClientSecret", "Token", "ServicePassword",
     }
 )
 

@@ -210,6 +210,27 @@ class TelemetryStore:
         cursor = f"{page[-1][1]!r}:{page[-1][2]}" if len(rows) > limit else None
         return [json.loads(r[0]) for r in page], cursor
 
+    def principal_activity(self, account_id: str, arns: list[str]) -> list[tuple[str, str, str, float]]:
+        """(principal ARN, event source, region, last event time) of the calls these
+        principals made - a user's own, or a role's sessions (by session issuer) - for
+        IAM's last-accessed reports. Failed authentications never reach CloudTrail."""
+        if not arns:
+            return []
+        with self._lock:
+            self.flush()
+            rows = self._conn().execute(
+                """
+                SELECT who, event_source, arg_max(region, event_time), max(event_time) FROM (
+                    SELECT coalesce(json_extract_string(record, '$.userIdentity.sessionContext.sessionIssuer.arn'),
+                                    json_extract_string(record, '$.userIdentity.arn')) AS who,
+                           event_source, region, event_time
+                    FROM cloudtrail_events WHERE account = ?
+                ) WHERE list_contains(?, who) GROUP BY who, event_source
+                """,
+                [account_id, list(arns)],
+            ).fetchall()
+        return [(r[0], r[1], r[2], float(r[3])) for r in rows]
+
     # -- lifecycle ------------------------------------------------------------------------
 
     def reset(self) -> None:

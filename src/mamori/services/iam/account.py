@@ -16,7 +16,12 @@ from mamori.services.iam.base import IamOperations, encoded, to_datetime
 from mamori.services.iam.policies import policy_out, version_out
 from mamori.services.iam.roles import role_out
 from mamori.services.iam.users import user_out
-from mamori.services.iam.validation import already_exists, no_such_entity, paginate, validation_error
+from mamori.services.iam.validation import (
+    already_exists,
+    no_such_entity,
+    paginate,
+    validation_error,
+)
 
 ALIAS_RE = re.compile(r"^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$")
 
@@ -93,8 +98,8 @@ class Account(IamOperations):
             Roles=len(repo.list_family(store, account, "role")),
             Policies=len(policies),
             InstanceProfiles=len(repo.list_family(store, account, "instance-profile")),
-            ServerCertificates=0,
-            Providers=0,
+            ServerCertificates=len(repo.list_family(store, account, "server-certificate")),
+            Providers=len(store.list("iam:oidc-provider", account_id=account)) + len(store.list("iam:saml-provider", account_id=account)),
             MFADevices=len(devices),
             MFADevicesInUse=sum(1 for d in devices if d.get("EnableDate")),
             PolicyVersionsInUse=sum(len(p.get("Versions", {})) for p in policies),
@@ -104,7 +109,21 @@ class Account(IamOperations):
             AccountPasswordPresent=0,
             AccountSigningCertificatesPresent=0,
         )
+        summary["GlobalEndpointTokenVersion"] = repo.account_settings(store, account).get("GlobalEndpointTokenVersion", 1)
         return {"SummaryMap": summary}
+
+    def set_security_token_service_preferences(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        """v1Token: valid only in Regions enabled by default; v2Token: valid in all Regions
+        (id_credentials_temp_enable-regions.html). Shown in GetAccountSummary."""
+        ctx.authorize("iam:SetSecurityTokenServicePreferences", "*")
+        version = request["GlobalEndpointTokenVersion"]
+        if version not in ("v1Token", "v2Token"):
+            raise validation_error("globalEndpointTokenVersion", version, "Member must satisfy enum value set: [v1Token, v2Token]")
+        with self.writing(ctx) as store:
+            settings = repo.account_settings(store, ctx.account_id)
+            settings["GlobalEndpointTokenVersion"] = 2 if version == "v2Token" else 1
+            self._save_settings(store, ctx, settings)
+        return {}
 
     def get_account_authorization_details(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         ctx.authorize("iam:GetAccountAuthorizationDetails", "*")

@@ -36,6 +36,7 @@ _MISSING = {
     "group": "The group with name {} cannot be found.",
     "role": "The role with name {} cannot be found.",
     "instance-profile": "Instance Profile {} cannot be found.",
+    "server-certificate": "The Server Certificate with name {} cannot be found.",
 }
 
 

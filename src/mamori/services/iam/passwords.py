@@ -23,7 +23,11 @@ from mamori.errors import AwsError
 from mamori.gateway.context import RequestContext
 from mamori.services.iam import repository as repo
 from mamori.services.iam.base import IamOperations, stamp, to_datetime
-from mamori.services.iam.validation import already_exists, no_such_entity, validation_error
+from mamori.services.iam.validation import (
+    already_exists,
+    no_such_entity,
+    validation_error,
+)
 
 SYMBOLS = "!@#$%^&*()_+-=[]{}|'"
 ITERATIONS = 100_000

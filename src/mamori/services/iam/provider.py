@@ -13,6 +13,10 @@ resource family.
     account.py            alias, GetAccountSummary, GetAccountAuthorizationDetails
     credential_report.py  Generate/GetCredentialReport
     simulate.py           SimulatePrincipalPolicy / SimulateCustomPolicy
+    federation.py         OpenID Connect and SAML identity providers (read by STS)
+    user_credentials.py   SSH public keys, signing certificates, service-specific credentials
+    server_certificates.py  server certificates (private key sealed, never returned)
+    access_advisor.py     last-accessed reports, policies granting a service, context keys
     authorizer.py         enforcement: the IAM decision on every call (runtime.authorizer)
     repository.py         the storage layout and the read API for the authorizer and STS
     validation.py         names, paths, tags, pagination and IAM's errors
@@ -23,16 +27,20 @@ resource family.
 from __future__ import annotations
 
 from mamori.services.base import Provider
+from mamori.services.iam.access_advisor import AccessAdvisor
 from mamori.services.iam.access_keys import AccessKeys
 from mamori.services.iam.account import Account
 from mamori.services.iam.credential_report import CredentialReport
+from mamori.services.iam.federation import Federation
 from mamori.services.iam.groups import Groups
 from mamori.services.iam.instance_profiles import InstanceProfiles
 from mamori.services.iam.mfa import MfaDevices
 from mamori.services.iam.passwords import Passwords
 from mamori.services.iam.policies import Policies
 from mamori.services.iam.roles import Roles
+from mamori.services.iam.server_certificates import ServerCertificates
 from mamori.services.iam.simulate import Simulation
+from mamori.services.iam.user_credentials import UserCredentials
 from mamori.services.iam.users import Users
 
 
@@ -48,6 +56,10 @@ class IamProvider(
     Account,
     CredentialReport,
     Simulation,
+    Federation,
+    UserCredentials,
+    ServerCertificates,
+    AccessAdvisor,
     Provider,
 ):
     service = "iam"

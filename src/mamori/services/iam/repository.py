@@ -71,6 +71,7 @@ KIND = {
     "policy": "iam:policy",
     "instance-profile": "iam:instance-profile",
     "mfa": "iam:mfa",
+    "server-certificate": "iam:server-certificate",
 }
 
 

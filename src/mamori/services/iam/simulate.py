@@ -13,10 +13,23 @@ from typing import Any
 
 from mamori.errors import AwsError
 from mamori.gateway.context import RequestContext
-from mamori.policy import Policy, PolicyError, PolicyKind, PolicySet, Request, evaluate, parse_policy
+from mamori.policy import (
+    Policy,
+    PolicyError,
+    PolicyKind,
+    PolicySet,
+    Request,
+    evaluate,
+    parse_policy,
+)
 from mamori.services.iam import repository as repo
 from mamori.services.iam.base import IamOperations
-from mamori.services.iam.validation import invalid_input, malformed, no_such_entity, paginate
+from mamori.services.iam.validation import (
+    invalid_input,
+    malformed,
+    no_such_entity,
+    paginate,
+)
 
 DECISION = {"Allow": "allowed", "ExplicitDeny": "explicitDeny", "ImplicitDeny": "implicitDeny"}
 

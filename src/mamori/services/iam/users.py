@@ -15,6 +15,12 @@ from mamori.services.iam import ids
 from mamori.services.iam import repository as repo
 from mamori.services.iam.base import stamp, to_datetime
 from mamori.services.iam.entity_policies import EntityPolicies, boundary_condition
+from mamori.services.iam.user_credentials import (
+    CERT_KIND,
+    CRED_KIND,
+    SSH_KIND,
+    user_credentials_of,
+)
 from mamori.services.iam.validation import (
     already_exists,
     check_name,
@@ -55,6 +61,13 @@ def user_principal(doc: dict[str, Any], account: str, access_key_id: str | None)
         user_name=doc["UserName"],
         access_key_id=access_key_id,
     )
+
+
+_CREDENTIAL_CONFLICT = {
+    SSH_KIND: "Cannot delete entity, must delete SSH public keys first.",
+    CERT_KIND: "Cannot delete entity, must delete signing certificates first.",
+    CRED_KIND: "Cannot delete entity, must delete service specific credentials first.",
+}
 
 
 class Users(EntityPolicies):
@@ -168,6 +181,8 @@ class Users(EntityPolicies):
             raise delete_conflict("Cannot delete entity, must delete login profile first.")
         if repo.mfa_devices(store, ctx.account_id, doc["UserName"]):
             raise delete_conflict("Cannot delete entity, must delete MFA device first.")
+        for kind in user_credentials_of(store, ctx.account_id, doc["UserName"]):
+            raise delete_conflict(_CREDENTIAL_CONFLICT[kind])
         if doc.get("Groups"):
             raise delete_conflict("Cannot delete entity, must remove user from all groups first.")
         if doc.get("InlinePolicies"):
