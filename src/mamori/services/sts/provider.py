@@ -14,8 +14,10 @@
     credentials.py            ASIA keys, secrets and session tokens in the store
     authorization_message.py  encoded denial messages (written by the authorizer)
 
-AssumeRoleWithWebIdentity and AssumeRoleWithSAML answer NotImplemented: IAM's OIDC and
-SAML providers don't exist in mamori yet.
+    assume_role_with_web_identity  OIDC ID tokens verified with the issuer's keys (web_identity.py)
+
+AssumeRoleWithSAML answers NotImplemented: verifying a SAML assertion's XML signature
+needs an XML-DSig implementation mamori doesn't have yet.
 
 A session's principal (`Principal.session`) carries CloudTrail's `sessionContext`
 (`sessionIssuer`, `attributes`, `sourceIdentity`) and what the authorizer needs:
@@ -67,6 +69,9 @@ class StsProvider(Provider):
 
     def setup(self) -> None:
         from mamori.services.iam.authorizer import IamAuthorizer
+        from mamori.services.sts.web_identity import KeyCache
+
+        self._oidc_keys = KeyCache()
 
         if not isinstance(self.runtime.authorizer, IamAuthorizer):
             self.runtime.authorizer = IamAuthorizer(self.runtime)
@@ -94,11 +99,7 @@ class StsProvider(Provider):
                                   "denialMessage": "Roles may not be assumed by root accounts."}])
             ctx.decisions.append(decision)
             raise AccessDenied("Roles may not be assumed by root accounts.", decision=decision)
-        parts = role_arn.split(":", 5)
-        account = parts[4] if len(parts) == 6 and parts[2] == "iam" else ""
-        role = repo.role(ctx.store, account, role_arn.rsplit("/", 1)[-1]) if account else None
-        if role is not None and role["Arn"] != role_arn:
-            role = None  # same name, other path: not this role
+        account, role = self._role(ctx, role_arn)
         mfa = self._mfa(ctx, request)
         trust = role["AssumeRolePolicyDocument"] if role is not None else None  # missing role: nothing trusts
         conditions: dict[str, Any] = {"sts:RoleSessionName": session_name}
@@ -135,39 +136,126 @@ class StsProvider(Provider):
         policies, policy_bytes = session_policies(ctx.store, request)
         packed = packed_percent(policy_bytes, tags)
 
-        now = ctx.time()
-        session_arn = f"arn:aws:sts::{account}:assumed-role/{role['RoleName']}/{session_name}"
-        mfa_session = mfa or caller.mfa_authenticated
-        session: dict[str, Any] = {
-            "sessionIssuer": {"type": "Role", "principalId": role["RoleId"], "arn": role["Arn"],
-                              "accountId": account, "userName": role["RoleName"]},
-            "attributes": {"creationDate": iso(now), "mfaAuthenticated": "true" if mfa_session else "false"},
-            "kind": "AssumeRole",
-            "roleArn": role["Arn"],
-            "sessionPolicies": policies,
-            "sessionTags": tags.tags,
-            "transitiveTagKeys": tags.transitive,
-            "tokenIssueTime": now,
-            "chained": chained,
-        }
-        if identity is not None:
-            session["sourceIdentity"] = identity
-        principal = Principal(
-            type="AssumedRole", account_id=account, arn=session_arn, principal_id=f"{role['RoleId']}:{session_name}",
-            session=session, tags=dict(tags.tags), mfa_authenticated=mfa_session,
-        )
-        creds = issue(ctx.store, principal, now=now, expires=now + duration)
-        repo.record_role_use(ctx.store, account, role["RoleName"], iso(now), ctx.region)
-        ctx.resources.append({"ARN": role["Arn"], "accountId": account, "type": "AWS::IAM::Role"})
+        principal, creds = self._open_session(
+            ctx, role, session_name, duration, kind="AssumeRole", policies=policies, tags=tags,
+            identity=identity, mfa=mfa or caller.mfa_authenticated, chained=chained)
         out: dict[str, Any] = {
             "Credentials": creds,
-            "AssumedRoleUser": {"AssumedRoleId": principal.principal_id, "Arn": session_arn},
+            "AssumedRoleUser": {"AssumedRoleId": principal.principal_id, "Arn": principal.arn},
         }
         if policies or tags.any:
             out["PackedPolicySize"] = packed
         if identity is not None:
             out["SourceIdentity"] = identity
         return out
+
+    # -- AssumeRoleWithWebIdentity ---------------------------------------------------------
+
+    async def assume_role_with_web_identity(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        """An OIDC ID token for a role session: the token's issuer must be an IAM OIDC
+        provider of the role's account, its signature must verify with the issuer's keys,
+        its audience must be a client id of the provider, and the role's trust policy
+        must allow the provider (with `<provider>:aud` / `:sub` / `:amr` conditions).
+        https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html"""
+        import asyncio
+
+        from mamori.services.iam.federation import oidc_provider_for_issuer
+        from mamori.services.sts import web_identity as oidc
+
+        role_arn, session_name = request["RoleArn"], request["RoleSessionName"]
+        header, claims, signing_input, signature = oidc.parse(request["WebIdentityToken"])
+        issuer = claims.get("iss")
+        if not isinstance(issuer, str) or not issuer:
+            raise oidc.invalid_token("The ID Token provided is missing the issuer (iss) claim.")
+        account, role = self._role(ctx, role_arn)
+        provider = oidc_provider_for_issuer(ctx.store, account, issuer) if account else None
+        if provider is None:
+            raise oidc.invalid_token(f"No OpenIDConnect provider found in your account for {issuer}")
+        ctx.account_id = account  # the call happens in the role's account (and is recorded there)
+        keys = await asyncio.to_thread(self._oidc_keys.keys, issuer, header.get("kid"))
+        oidc.verify(header, signing_input, signature, keys)
+        now = ctx.time()
+        exp = claims.get("exp")
+        if not isinstance(exp, (int, float)) or exp <= now:
+            raise error("ExpiredTokenException", f"Token expired: current date/time {int(now)} must be before the "
+                        f"expiration date/time {exp}", status=400)
+        audience = claims.get("azp") if isinstance(claims.get("azp"), str) else None
+        token_audiences = oidc.audiences(claims)
+        audience = audience or (token_audiences[0] if token_audiences else None)
+        if not any(a in provider["ClientIDList"] for a in ([audience] if audience else []) + token_audiences):
+            raise error("IDPRejectedClaim", "Incorrect token audience", status=403)
+        subject = str(claims.get("sub", ""))
+        url = provider["Url"]
+        # Who CloudTrail says called, and whom the trust policy must name.
+        ctx.principal = Principal(type="WebIdentityUser", account_id=account, arn=provider["Arn"],
+                                  principal_id=f"{url}:{audience}:{subject}", user_name=subject,
+                                  session={"identityProvider": url})
+        conditions: dict[str, Any] = {"sts:RoleSessionName": session_name, f"{url}:aud": audience, f"{url}:sub": subject}
+        if isinstance(claims.get("amr"), list):
+            conditions[f"{url}:amr"] = [str(v) for v in claims["amr"]]
+        ctx.authorize("sts:AssumeRoleWithWebIdentity", role_arn, with_resource_policy(
+            conditions, role["AssumeRolePolicyDocument"] if role else None, kind="trust", required=True,
+            account=account or None))
+        assert role is not None  # a missing role trusts nobody
+        duration = request.get("DurationSeconds", ONE_HOUR)
+        if duration > int(role.get("MaxSessionDuration", ONE_HOUR)):
+            raise validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+        policies, policy_bytes = session_policies(ctx.store, request)
+        tags = session_tags({}, None)
+        principal, creds = self._open_session(
+            ctx, role, session_name, duration, kind="AssumeRoleWithWebIdentity", policies=policies, tags=tags,
+            identity=None, mfa=False, chained=False,
+            extra={"webIdFederationData": {"federatedProvider": provider["Arn"], "attributes": {}}})
+        out: dict[str, Any] = {
+            "Credentials": creds,
+            "SubjectFromWebIdentityToken": subject,
+            "AssumedRoleUser": {"AssumedRoleId": principal.principal_id, "Arn": principal.arn},
+            "Provider": issuer,
+            "Audience": audience,
+        }
+        if policies:
+            out["PackedPolicySize"] = packed_percent(policy_bytes, tags)
+        return out
+
+    def _role(self, ctx: RequestContext, role_arn: str) -> tuple[str, dict[str, Any] | None]:
+        """(account of the ARN, the role it names or None)."""
+        parts = role_arn.split(":", 5)
+        account = parts[4] if len(parts) == 6 and parts[2] == "iam" else ""
+        role = repo.role(ctx.store, account, role_arn.rsplit("/", 1)[-1]) if account else None
+        if role is not None and role["Arn"] != role_arn:
+            role = None  # same name, other path: not this role
+        return account, role
+
+    def _open_session(self, ctx: RequestContext, role: dict[str, Any], session_name: str, duration: int, *,
+                      kind: str, policies: list[str], tags: Any, identity: str | None, mfa: bool, chained: bool,
+                      extra: dict[str, Any] | None = None) -> tuple[Principal, dict[str, Any]]:
+        """A role session: its principal and its credentials (stored), the role's last use."""
+        account = repo.account_of(role["Arn"])
+        now = ctx.time()
+        session_arn = f"arn:aws:sts::{account}:assumed-role/{role['RoleName']}/{session_name}"
+        session: dict[str, Any] = {
+            "sessionIssuer": {"type": "Role", "principalId": role["RoleId"], "arn": role["Arn"],
+                              "accountId": account, "userName": role["RoleName"]},
+            "attributes": {"creationDate": iso(now), "mfaAuthenticated": "true" if mfa else "false"},
+            "kind": kind,
+            "roleArn": role["Arn"],
+            "sessionPolicies": policies,
+            "sessionTags": tags.tags,
+            "transitiveTagKeys": tags.transitive,
+            "tokenIssueTime": now,
+            "chained": chained,
+            **(extra or {}),
+        }
+        if identity is not None:
+            session["sourceIdentity"] = identity
+        principal = Principal(
+            type="AssumedRole", account_id=account, arn=session_arn, principal_id=f"{role['RoleId']}:{session_name}",
+            session=session, tags=dict(tags.tags), mfa_authenticated=mfa,
+        )
+        creds = issue(ctx.store, principal, now=now, expires=now + duration)
+        repo.record_role_use(ctx.store, account, role["RoleName"], iso(now), ctx.region)
+        ctx.resources.append({"ARN": role["Arn"], "accountId": account, "type": "AWS::IAM::Role"})
+        return principal, creds
 
     def _mfa(self, ctx: RequestContext, request: dict[str, Any]) -> bool:
         """`SerialNumber` + `TokenCode`: both or neither; a wrong code is refused."""
