@@ -111,8 +111,8 @@ def user_identity(ctx: RequestContext) -> dict[str, Any]:
         return {"type": "AWSAccount", "principalId": "", "accountId": "anonymous"}
     if p.type == "AWSService":
         return {"type": "AWSService", "invokedBy": p.arn}
-    if p.type == "WebIdentityUser":
-        return {"type": "WebIdentityUser", "principalId": p.principal_id, "userName": p.user_name,
+    if p.type in ("WebIdentityUser", "SAMLUser"):
+        return {"type": p.type, "principalId": p.principal_id, "userName": p.user_name,
                 "identityProvider": (p.session or {}).get("identityProvider", "")}
     identity: dict[str, Any] = {"type": p.type, "principalId": p.principal_id, "arn": p.arn, "accountId": p.account_id}
     if p.access_key_id:

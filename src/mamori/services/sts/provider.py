@@ -15,9 +15,8 @@
     authorization_message.py  encoded denial messages (written by the authorizer)
 
     assume_role_with_web_identity  OIDC ID tokens verified with the issuer's keys (web_identity.py)
-
-AssumeRoleWithSAML answers NotImplemented: verifying a SAML assertion's XML signature
-needs an XML-DSig implementation mamori doesn't have yet.
+    assume_role_with_saml          signed SAML responses checked against the provider's
+                                   metadata (saml.py; XML-DSig by signxml)
 
 A session's principal (`Principal.session`) carries CloudTrail's `sessionContext`
 (`sessionIssuer`, `attributes`, `sourceIdentity`) and what the authorizer needs:
@@ -213,6 +212,57 @@ class StsProvider(Provider):
             "Provider": issuer,
             "Audience": audience,
         }
+        if policies:
+            out["PackedPolicySize"] = packed_percent(policy_bytes, tags)
+        return out
+
+    # -- AssumeRoleWithSAML ------------------------------------------------------------------
+
+    def assume_role_with_saml(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        """A signed SAML response for a role session (saml.py has the checks): the trust
+        policy must allow the SAML provider, usually with `saml:aud`.
+        https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithSAML.html"""
+        from mamori.services.iam.federation import saml_provider
+        from mamori.services.sts import saml
+
+        role_arn, provider_arn = request["RoleArn"], request["PrincipalArn"]
+        account, role = self._role(ctx, role_arn)
+        provider = saml_provider(ctx.store, provider_arn) if account and repo.account_of(provider_arn) == account else None
+        if provider is None:
+            raise saml.invalid(f"SAML provider {provider_arn} doesn't exist in the role's account.")
+        ctx.account_id = account
+        assertion = saml.verified_assertion(request["SAMLAssertion"], saml.metadata_certificates(provider["SAMLMetadataDocument"]))
+        claims = saml.read(assertion, now=ctx.time(), role_arn=role_arn, provider_arn=provider_arn)
+        qualifier = saml.name_qualifier(claims["issuer"], account, provider["Name"])
+        ctx.principal = Principal(type="SAMLUser", account_id=account, arn=provider_arn,
+                                  principal_id=f"{qualifier}:{claims['subject']}", user_name=claims["subject"],
+                                  session={"identityProvider": provider_arn})
+        conditions: dict[str, Any] = {
+            "saml:aud": claims["recipient"], "saml:iss": claims["issuer"], "saml:sub": claims["subject"],
+            "saml:sub_type": claims["subject_type"], "saml:namequalifier": qualifier,
+            "saml:doc": f"{account}/{provider['Name']}", "sts:RoleSessionName": claims["session_name"],
+        }
+        ctx.authorize("sts:AssumeRoleWithSAML", role_arn, with_resource_policy(
+            conditions, role["AssumeRolePolicyDocument"] if role else None, kind="trust", required=True, account=account))
+        assert role is not None  # a missing role trusts nobody
+        duration = request.get("DurationSeconds", ONE_HOUR)
+        if duration > int(role.get("MaxSessionDuration", ONE_HOUR)):
+            raise validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+        if claims["duration"]:
+            duration = min(duration, claims["duration"])  # the shorter of the two (API reference)
+        policies, policy_bytes = session_policies(ctx.store, request)
+        tags = session_tags({}, None)
+        principal, creds = self._open_session(
+            ctx, role, claims["session_name"], duration, kind="AssumeRoleWithSAML", policies=policies, tags=tags,
+            identity=claims["source_identity"], mfa=False, chained=False)
+        out: dict[str, Any] = {
+            "Credentials": creds,
+            "AssumedRoleUser": {"AssumedRoleId": principal.principal_id, "Arn": principal.arn},
+            "Subject": claims["subject"], "SubjectType": claims["subject_type"], "Issuer": claims["issuer"],
+            "Audience": claims["recipient"], "NameQualifier": qualifier,
+        }
+        if claims["source_identity"]:
+            out["SourceIdentity"] = claims["source_identity"]
         if policies:
             out["PackedPolicySize"] = packed_percent(policy_bytes, tags)
         return out
