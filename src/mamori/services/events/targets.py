@@ -1,0 +1,199 @@
+"""Delivering an event to a rule's target: the call, retries and the dead-letter queue.
+
+EventBridge calls the target's service as the service principal `events.amazonaws.com`
+with aws:SourceArn = the rule and aws:SourceAccount = the rule's account, so the
+target's own resource policy decides (queue policy, topic policy, Logs resource
+policy), as in AWS. Event bus targets in the same account are routed directly; API
+destinations are HTTP calls with the connection's auth.
+
+Failures: missing permission or missing resource are final (no retry) and go straight
+to the DLQ; throttling, timeouts and 5xx/429 answers are retried with exponential
+backoff on the mamori clock until `MaximumRetryAttempts` (default 185) or
+`MaximumEventAgeInSeconds` (default 86,400) runs out. A DLQ message is the event, with
+the attributes RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE, RETRY_ATTEMPTS and
+(after retries ran out) EXHAUSTED_RETRY_CONDITION.
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html
+
+Target types whose service mamori doesn't have yet are recorded as failed invocations
+(logged, and sent to the DLQ with a clear message).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from mamori.errors import AccessDenied, AwsError, NotImplementedOperation
+from mamori.gateway.context import Principal
+from mamori.services.events import inputs
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mamori.runtime import Runtime
+
+log = logging.getLogger("mamori.events")
+
+EVENTS_PRINCIPAL = "events.amazonaws.com"
+DEFAULT_RETRIES = 185
+DEFAULT_MAX_AGE = 86_400
+_NOT_FOUND_HINTS = ("NotFound", "NonExistent", "NoSuch", "DoesNotExist")
+
+
+@dataclass
+class Failure(Exception):
+    code: str  # NO_PERMISSIONS | NO_RESOURCE | THROTTLING | TIMEOUT | SDK_CLIENT_ERROR | ...
+    message: str
+    retriable: bool
+
+
+def arn_parts(arn: str) -> list[str]:
+    return arn.split(":", 5)
+
+
+def _failure_from(exc: AwsError) -> Failure:
+    if isinstance(exc, AccessDenied) or "AccessDenied" in exc.code or "AuthorizationError" in exc.code:
+        return Failure("NO_PERMISSIONS", exc.message, False)
+    if any(h in exc.code for h in _NOT_FOUND_HINTS):
+        return Failure("NO_RESOURCE", exc.message, False)
+    if isinstance(exc, NotImplementedOperation):
+        return Failure("NO_RESOURCE", exc.message, False)
+    if "Throttl" in exc.code or exc.status == 429:
+        return Failure("THROTTLING", exc.message, True)
+    if exc.status >= 500:
+        return Failure("SDK_CLIENT_ERROR", exc.message, True)
+    return Failure("SDK_CLIENT_ERROR", exc.message or exc.code, False)
+
+
+class Deliverer:
+    """Delivery of events to targets for one runtime. `route_to_bus` is the provider's
+    router (for event-bus targets)."""
+
+    def __init__(self, runtime: "Runtime", route_to_bus: Callable[..., None],
+                 api_call: Callable[[dict[str, Any], dict[str, Any], str], None]) -> None:
+        self.runtime = runtime
+        self.route_to_bus = route_to_bus
+        self.api_call = api_call
+
+    # -- entry point -----------------------------------------------------------------
+
+    def deliver(self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any],
+                hops: tuple[str, ...] = (), attempt: int = 0, first_try: float | None = None) -> None:
+        now = self.runtime.clock.time()
+        first_try = now if first_try is None else first_try
+        try:
+            self._send(rule, target, event, hops)
+            return
+        except Failure as failure:
+            self._failed(rule, target, event, hops, attempt, first_try, failure)
+        except AwsError as exc:
+            self._failed(rule, target, event, hops, attempt, first_try, _failure_from(exc))
+        except Exception as exc:  # noqa: BLE001 - a target's bug must not break the caller
+            log.exception("delivery to %s failed", target.get("Arn"))
+            self._failed(rule, target, event, hops, attempt, first_try, Failure("INTERNAL_ERROR", str(exc), False))
+
+    def _failed(self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any], hops: tuple[str, ...],
+                attempt: int, first_try: float, failure: Failure) -> None:
+        policy = target.get("RetryPolicy") or {}
+        max_retries = policy.get("MaximumRetryAttempts", DEFAULT_RETRIES)
+        max_age = policy.get("MaximumEventAgeInSeconds", DEFAULT_MAX_AGE)
+        log.info("failed invocation of %s for rule %s: %s %s", target.get("Arn"), rule["Arn"],
+                 failure.code, failure.message)
+        exhausted = None
+        if failure.retriable:
+            delay = min(2 ** attempt, 300)
+            due = self.runtime.clock.time() + delay
+            if attempt >= max_retries:
+                exhausted = "MaximumRetryAttempts"
+            elif due - first_try > max_age:
+                exhausted = "MaximumEventAgeInSeconds"
+            else:
+                self.runtime.scheduler.at(
+                    due, lambda _t: self.deliver(rule, target, event, hops, attempt + 1, first_try),
+                    f"events-retry:{rule['Arn']}:{target.get('Id')}")
+                return
+        self._dead_letter(rule, target, event, failure, attempt, exhausted)
+
+    def _dead_letter(self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any], failure: Failure,
+                     attempts: int, exhausted: str | None) -> None:
+        dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
+        if not dlq:
+            return  # dropped, as AWS does without a DLQ
+        attributes = {
+            "RULE_ARN": rule["Arn"],
+            "TARGET_ARN": target["Arn"],
+            "ERROR_CODE": failure.code,
+            "ERROR_MESSAGE": failure.message[:1000] or failure.code,
+            "RETRY_ATTEMPTS": str(attempts),
+        }
+        if exhausted:
+            attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
+        try:
+            self._sqs_send(rule, dlq, json.dumps(event, separators=(",", ":")), {
+                "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+            })
+        except AwsError as exc:
+            log.warning("could not send the failed event %s to DLQ %s: %s", event.get("id"), dlq, exc.message)
+
+    # -- one call ------------------------------------------------------------------------
+
+    def _send(self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any], hops: tuple[str, ...]) -> None:
+        arn = target["Arn"]
+        parts = arn_parts(arn)
+        service = parts[2] if len(parts) > 2 else ""
+        ingestion = self.runtime.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        if service == "events" and ":event-bus/" in arn:
+            # Another bus receives the event itself, not a transformed input.
+            self.route_to_bus(arn, event, hops, source_rule=rule)
+            return
+        body = inputs.render(target, event, rule, ingestion)
+        if service == "sqs":
+            extra: dict[str, Any] = {}
+            group = (target.get("SqsParameters") or {}).get("MessageGroupId")
+            if arn.endswith(".fifo"):
+                extra["MessageGroupId"] = group or rule["Name"]
+                extra["MessageDeduplicationId"] = event["id"]
+            self._sqs_send(rule, arn, body, extra)
+        elif service == "sns":
+            self._invoke(rule, "sns", "Publish", {"TopicArn": arn, "Message": body}, arn)
+        elif service == "logs":
+            self._logs(rule, arn, body, event)
+        elif service == "events" and ":api-destination/" in arn:
+            self.api_call(target, {"body": body, "event": event}, rule["Arn"])
+        else:
+            raise Failure("NO_RESOURCE", f"mamori does not deliver to {service or 'this'} targets yet "
+                          f"({arn}); the invocation is recorded as failed.", False)
+
+    def _invoke(self, rule: dict[str, Any], service: str, operation: str, params: dict[str, Any],
+                target_arn: str) -> dict[str, Any]:
+        account, region = arn_parts(rule["Arn"])[4], arn_parts(rule["Arn"])[3]
+        target_parts = arn_parts(target_arn)
+        return self.runtime.invoke(
+            service, operation, params,
+            principal=Principal.service(EVENTS_PRINCIPAL, account),
+            account_id=target_parts[4] if len(target_parts) > 4 and target_parts[4] else account,
+            region=target_parts[3] if len(target_parts) > 3 and target_parts[3] else region,
+            source_arn=rule["Arn"], source_account=account,
+        )
+
+    def _sqs_send(self, rule: dict[str, Any], queue_arn: str, body: str, extra: dict[str, Any]) -> None:
+        parts = arn_parts(queue_arn)
+        region, account, name = parts[3], parts[4], parts[5]
+        url = f"https://sqs.{region}.amazonaws.com/{account}/{name}"
+        self._invoke(rule, "sqs", "SendMessage", {"QueueUrl": url, "MessageBody": body, **extra}, queue_arn)
+
+    def _logs(self, rule: dict[str, Any], group_arn: str, body: str, event: dict[str, Any]) -> None:
+        group = arn_parts(group_arn)[5].split(":", 1)[1] if ":" in arn_parts(group_arn)[5] else ""
+        if group.endswith(":*"):
+            group = group[:-2]
+        stream = event["id"]
+        try:
+            self._invoke(rule, "logs", "CreateLogStream", {"logGroupName": group, "logStreamName": stream}, group_arn)
+        except AwsError as exc:
+            if "AlreadyExists" not in exc.code:
+                raise
+        self._invoke(rule, "logs", "PutLogEvents", {
+            "logGroupName": group, "logStreamName": stream,
+            "logEvents": [{"timestamp": int(self.runtime.clock.time() * 1000), "message": body}],
+        }, group_arn)
