@@ -86,12 +86,12 @@ def check_target_input(target: dict[str, Any]) -> AwsError | None:
                 return error("ValidationException", f"{path} is not a valid JSON path.")
         template = transformer.get("InputTemplate", "")
         if template.lstrip().startswith("{"):
-            probe = _PLACEHOLDER.sub(lambda m: '"x"', template)
             try:
-                json.loads(_substitute(template, {k: "x" for k in paths}, {}, probe_only=True))
+                json.loads(_substitute(template, {k: "x" for k in paths}, {k: "x" for k in RESERVED},
+                                       probe_only=True))
             except ValueError:
-                return error("ValidationException", "InputTemplate for target "
-                             f"{target.get('Id', '')} contains invalid JSON: {probe[:80]}")
+                return error("ValidationException", f"InputTemplate for target {target.get('Id', '')} "
+                             "contains invalid JSON.")
     return None
 
 
