@@ -313,3 +313,22 @@ def test_archive_and_replay(events, endpoint, mamori_clock):
     events.delete_archive(ArchiveName=archive)
     with pytest.raises(ClientError):
         events.describe_archive(ArchiveName=archive)
+
+
+def test_cloudtrail_api_call_event_reaches_the_default_bus(mamori, events, endpoint):
+    _, conn = connection(events)
+    _, dest = destination(events, conn, endpoint.url + "/trail")
+    user = unique("ctuser")
+    rule_to(events, {"Arn": dest}, {"source": ["aws.iam"], "detail-type": ["AWS API Call via CloudTrail"],
+                                    "detail": {"eventName": ["CreateUser"],
+                                               "requestParameters": {"userName": [user]}}})
+    mamori.client("iam").create_user(UserName=user)
+    mamori.client("iam").list_users()  # read-only: not delivered
+    [call] = endpoint.calls("/trail")
+    event = json.loads(call["body"])
+    assert event["detail-type"] == "AWS API Call via CloudTrail" and event["source"] == "aws.iam"
+    assert event["account"] == mamori.account_id and event["version"] == "0"
+    detail = event["detail"]
+    assert detail["eventSource"] == "iam.amazonaws.com" and detail["eventName"] == "CreateUser"
+    assert detail["requestParameters"]["userName"] == user
+    assert detail["eventType"] == "AwsApiCall"
