@@ -347,7 +347,8 @@ def invoke_api_destination(runtime: "Runtime", target: dict[str, Any], payload: 
     except requests.Timeout:
         raise Failure("TIMEOUT", f"The call to {url} timed out.", True) from None
     except requests.RequestException as exc:
-        raise Failure("SDK_CLIENT_ERROR", f"The call to {url} failed: {type(exc).__name__}", True) from None
+        raise Failure("CONNECTION_FAILURE", f"The call to {url} failed: {type(exc).__name__}", True) from None
     if resp.status_code >= 300:
         retriable = resp.status_code in RETRIABLE_STATUS or resp.status_code >= 500
-        raise Failure(str(resp.status_code), f"The endpoint answered HTTP {resp.status_code}.", retriable)
+        code = "THROTTLING" if resp.status_code == 429 else "ERROR_FROM_TARGET"
+        raise Failure(code, f"The endpoint answered HTTP {resp.status_code}.", retriable)

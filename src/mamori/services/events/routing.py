@@ -180,7 +180,7 @@ class Router:
         }
         for target in rule.get("_targets", []):
             try:
-                self.deliverer.deliver(rule, target, event)
+                self.deliverer.deliver(rule, target, event, at=due)
             except AwsError:  # pragma: no cover - deliver handles its own failures
                 log.exception("scheduled delivery failed")
 

@@ -79,22 +79,26 @@ class Deliverer:
     # -- entry point -----------------------------------------------------------------
 
     def deliver(self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any],
-                hops: tuple[str, ...] = (), attempt: int = 0, first_try: float | None = None) -> None:
-        now = self.runtime.clock.time()
-        first_try = now if first_try is None else first_try
+                hops: tuple[str, ...] = (), attempt: int = 0, first_try: float | None = None,
+                at: float | None = None) -> None:
+        """Deliver now; `at` is the clock time this attempt was due (retries caught up
+        after a clock advance keep their own schedule)."""
+        at = self.runtime.clock.time() if at is None else at
+        first_try = at if first_try is None else first_try
         try:
             self._send(rule, target, event, hops)
             return
         except Failure as failure:
-            self._failed(rule, target, event, hops, attempt, first_try, failure)
+            found = failure
         except AwsError as exc:
-            self._failed(rule, target, event, hops, attempt, first_try, _failure_from(exc))
+            found = _failure_from(exc)
         except Exception as exc:  # noqa: BLE001 - a target's bug must not break the caller
             log.exception("delivery to %s failed", target.get("Arn"))
-            self._failed(rule, target, event, hops, attempt, first_try, Failure("INTERNAL_ERROR", str(exc), False))
+            found = Failure("INTERNAL_ERROR", str(exc), False)
+        self._failed(rule, target, event, hops, attempt, first_try, at, found)
 
     def _failed(self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any], hops: tuple[str, ...],
-                attempt: int, first_try: float, failure: Failure) -> None:
+                attempt: int, first_try: float, at: float, failure: Failure) -> None:
         policy = target.get("RetryPolicy") or {}
         max_retries = policy.get("MaximumRetryAttempts", DEFAULT_RETRIES)
         max_age = policy.get("MaximumEventAgeInSeconds", DEFAULT_MAX_AGE)
@@ -103,14 +107,14 @@ class Deliverer:
         exhausted = None
         if failure.retriable:
             delay = min(2 ** attempt, 300)
-            due = self.runtime.clock.time() + delay
+            due = at + delay
             if attempt >= max_retries:
                 exhausted = "MaximumRetryAttempts"
             elif due - first_try > max_age:
                 exhausted = "MaximumEventAgeInSeconds"
             else:
                 self.runtime.scheduler.at(
-                    due, lambda _t: self.deliver(rule, target, event, hops, attempt + 1, first_try),
+                    due, lambda t: self.deliver(rule, target, event, hops, attempt + 1, first_try, t),
                     f"events-retry:{rule['Arn']}:{target.get('Id')}")
                 return
         self._dead_letter(rule, target, event, failure, attempt, exhausted)

@@ -1,0 +1,211 @@
+"""Rules delivering to real SQS queues (and SNS topics): PutEvents -> rule -> queue with
+AWS's envelope, a sample of the pattern cases through real rules, scheduled rules on
+the clock, input transformers, dead-letter queues with AWS's error attributes, and
+"AWS API Call via CloudTrail" events of mutating calls.
+
+Queues are created with boto3 and given a queue policy that allows
+events.amazonaws.com, as AWS requires: EventBridge sends as the service principal and
+the queue policy decides.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from events_helpers import receive_all, unique
+
+CASES = json.loads((Path(__file__).parent / "pattern_cases.json").read_text())
+ENVELOPE_KEYS = {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
+
+
+@pytest.fixture(scope="module")
+def sqs(mamori):
+    return mamori.client("sqs")
+
+
+def put_rule(events, pattern=None, bus="default", **kw):
+    name = unique("rule")
+    if pattern is not None:
+        kw["EventPattern"] = json.dumps(pattern)
+    arn = events.put_rule(Name=name, EventBusName=bus, **kw)["RuleArn"]
+    return name, arn
+
+
+def add_target(events, rule, target, bus="default"):
+    out = events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": unique("t"), **target}])
+    assert out["FailedEntryCount"] == 0, out
+
+
+def put(events, source, detail, detail_type="Thing Happened", **kw):
+    out = events.put_events(Entries=[{"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail), **kw}])
+    assert out["FailedEntryCount"] == 0, out
+    return out["Entries"][0]["EventId"]
+
+
+def test_put_events_rule_to_queue(mamori, events, sqs, make_queue):
+    source = unique("app")
+    name, rule_arn = put_rule(events, {"source": [source], "detail": {"kind": ["order"]}})
+    url, arn = make_queue(source_arn=rule_arn)
+    add_target(events, name, {"Arn": arn})
+    event_id = put(events, source, {"kind": "order", "total": 12.5},
+                   Resources=["arn:aws:s3:::bucket"])
+    put(events, source, {"kind": "refund"})  # no match
+    [message] = receive_all(sqs, url, expect=1)
+    body = json.loads(message["Body"])
+    assert set(body) == ENVELOPE_KEYS
+    assert body["id"] == event_id and body["version"] == "0" and body["source"] == source
+    assert body["detail-type"] == "Thing Happened" and body["detail"] == {"kind": "order", "total": 12.5}
+    assert body["account"] == mamori.account_id and body["region"] == mamori.region
+    assert body["resources"] == ["arn:aws:s3:::bucket"]
+    assert body["time"].endswith("Z") and len(body["time"]) == 20
+    assert receive_all(sqs, url) == []
+
+
+def _deliverable(case):
+    ev = case.get("event")
+    if ev is None or not set(ev) <= {"source", "detail-type", "detail", "resources"}:
+        return False
+    if str(ev.get("source", "")).startswith("aws.") or not all(isinstance(r, str) for r in ev.get("resources", [])):
+        return False
+    return True
+
+
+SAMPLE = [c for c in CASES if _deliverable(c)][::5]
+
+
+def test_sample_of_pattern_cases_through_real_rules(events, sqs, make_queue):
+    assert len(SAMPLE) >= 25
+    bus = unique("bus")
+    events.create_event_bus(Name=bus)
+    url, arn = make_queue()
+    for i, case in enumerate(SAMPLE):
+        rule, _ = put_rule(events, case["pattern"], bus=bus)
+        add_target(events, rule, {"Arn": arn, "InputTransformer": {
+            "InputPathsMap": {"id": "$.id"}, "InputTemplate": f'{{"case": {i}, "id": <id>}}'}}, bus=bus)
+    ids = []
+    for case in SAMPLE:
+        ev = case["event"]
+        ids.append(put(events, ev.get("source", "test.source"), ev.get("detail", {}),
+                       detail_type=ev.get("detail-type", "Test Event"), Resources=ev.get("resources", []),
+                       EventBusName=bus))
+    arrived = {(m["case"], m["id"]) for m in (json.loads(x["Body"]) for x in receive_all(sqs, url))}
+    for i, case in enumerate(SAMPLE):
+        assert ((i, ids[i]) in arrived) is case["match"], case["name"]
+
+
+def test_scheduled_rule_fires_on_clock_advance(events, sqs, make_queue, mamori_clock):
+    mamori_clock.freeze()
+    name, rule_arn = put_rule(events, ScheduleExpression="rate(1 hour)")
+    url, arn = make_queue(source_arn=rule_arn)
+    add_target(events, name, {"Arn": arn})
+    mamori_clock.advance("3h")
+    bodies = [json.loads(m["Body"]) for m in receive_all(sqs, url, expect=3)]
+    assert len(bodies) == 3
+    assert {b["detail-type"] for b in bodies} == {"Scheduled Event"}
+    assert all(b["resources"] == [rule_arn] and b["source"] == "aws.events" for b in bodies)
+    assert len({b["time"] for b in bodies}) == 3
+
+
+def test_input_transformer_output_as_aws_writes_it(events, sqs, make_queue):
+    source = unique("app")
+    name, rule_arn = put_rule(events, {"source": [source]})
+    url, arn = make_queue()
+    add_target(events, name, {"Arn": arn, "InputTransformer": {
+        "InputPathsMap": {"instance": "$.detail.instance-id", "state": "$.detail.state"},
+        "InputTemplate": '"<instance> is in state <state>"'}})
+    url2, arn2 = make_queue()
+    add_target(events, name, {"Arn": arn2, "InputTransformer": {
+        "InputPathsMap": {"instance": "$.detail.instance-id", "state": "$.detail.state"},
+        "InputTemplate": '{"instance": <instance>, "state": <state>, "rule": <aws.events.rule-arn>}'}})
+    put(events, source, {"instance-id": "i-0123456789", "state": "RUNNING"})
+    assert receive_all(sqs, url, expect=1)[0]["Body"] == '"i-0123456789 is in state RUNNING"'
+    assert receive_all(sqs, url2, expect=1)[0]["Body"] == \
+        f'{{"instance": "i-0123456789", "state": "RUNNING", "rule": "{rule_arn}"}}'
+
+
+def test_failed_delivery_goes_to_dlq_with_error_attributes(events, sqs, make_queue):
+    source = unique("app")
+    name, rule_arn = put_rule(events, {"source": [source]})
+    dlq_url, dlq_arn = make_queue()
+    _, closed_arn = make_queue(allow_events=False)  # no queue policy: EventBridge may not send
+    missing_arn = closed_arn.rsplit(":", 1)[0] + ":" + unique("missing")
+    add_target(events, name, {"Arn": closed_arn, "DeadLetterConfig": {"Arn": dlq_arn}})
+    add_target(events, name, {"Arn": missing_arn, "DeadLetterConfig": {"Arn": dlq_arn},
+                              "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 600}})
+    event_id = put(events, source, {"x": 1})
+    messages = receive_all(sqs, dlq_url, expect=2, attributes=True)
+    assert len(messages) == 2
+    by_target = {}
+    for m in messages:
+        attrs = {k: v["StringValue"] for k, v in m["MessageAttributes"].items()}
+        by_target[attrs["TARGET_ARN"]] = attrs
+        assert json.loads(m["Body"])["id"] == event_id
+        assert attrs["RULE_ARN"] == rule_arn
+        assert attrs["RETRY_ATTEMPTS"] == "0"  # permission and missing-resource errors aren't retried
+        assert attrs["ERROR_MESSAGE"]
+    assert by_target[closed_arn]["ERROR_CODE"] == "NO_PERMISSIONS"
+    assert by_target[missing_arn]["ERROR_CODE"] == "NO_RESOURCE"
+
+
+def test_iam_create_user_reaches_a_queue(mamori, events, sqs, make_queue):
+    user = unique("ct")
+    name, rule_arn = put_rule(events, {"source": ["aws.iam"], "detail-type": ["AWS API Call via CloudTrail"],
+                                       "detail": {"eventSource": ["iam.amazonaws.com"], "eventName": ["CreateUser"],
+                                                  "requestParameters": {"userName": [user]}}})
+    url, arn = make_queue(source_arn=rule_arn)
+    add_target(events, name, {"Arn": arn})
+    mamori.client("iam").create_user(UserName=user)
+    [message] = receive_all(sqs, url, expect=1)
+    event = json.loads(message["Body"])
+    assert event["detail-type"] == "AWS API Call via CloudTrail"
+    assert event["detail"]["eventName"] == "CreateUser"
+    assert event["detail"]["requestParameters"]["userName"] == user
+    assert event["detail"]["userIdentity"]["accountId"] == mamori.account_id
+
+
+def test_rule_to_sns_topic_to_queue(mamori, events, sqs, make_queue):
+    sns = mamori.client("sns")
+    topic = sns.create_topic(Name=unique("topic"))["TopicArn"]
+    source = unique("app")
+    name, rule_arn = put_rule(events, {"source": [source]})
+    sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                                                "Action": "sns:Publish", "Resource": topic}]}))
+    url, queue_arn = make_queue(allow_events=False)
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+                                                "Action": "sqs:SendMessage", "Resource": queue_arn,
+                                                "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]})})
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    add_target(events, name, {"Arn": topic})
+    event_id = put(events, source, {"via": "sns"})
+    [message] = receive_all(sqs, url, expect=1)
+    envelope = json.loads(message["Body"])
+    assert envelope["Type"] == "Notification" and envelope["TopicArn"] == topic
+    assert json.loads(envelope["Message"])["id"] == event_id
+
+
+def test_retries_exhausted_go_to_dlq(events, sqs, make_queue, endpoint, mamori_clock):
+    mamori_clock.freeze()
+    conn = events.create_connection(Name=unique("c"), AuthorizationType="API_KEY", AuthParameters={
+        "ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}})["ConnectionArn"]
+    dest = events.create_api_destination(Name=unique("d"), ConnectionArn=conn, InvocationEndpoint=endpoint.url + "/down",
+                                         HttpMethod="POST")["ApiDestinationArn"]
+    source = unique("app")
+    name, rule_arn = put_rule(events, {"source": [source]})
+    dlq_url, dlq_arn = make_queue()
+    add_target(events, name, {"Arn": dest, "DeadLetterConfig": {"Arn": dlq_arn},
+                              "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600}})
+    endpoint.statuses = [500] * 10
+    event_id = put(events, source, {"x": 1})
+    assert receive_all(sqs, dlq_url) == []
+    mamori_clock.advance(60)
+    assert len(endpoint.calls("/down")) == 3  # the first call and two retries
+    [message] = receive_all(sqs, dlq_url, expect=1, attributes=True)
+    attrs = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attrs["ERROR_CODE"] == "ERROR_FROM_TARGET"
+    assert attrs["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttempts"
+    assert attrs["RETRY_ATTEMPTS"] == "2" and attrs["RULE_ARN"] == rule_arn and attrs["TARGET_ARN"] == dest
+    assert json.loads(message["Body"])["id"] == event_id
