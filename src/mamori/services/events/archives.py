@@ -42,11 +42,12 @@ def _event_time(event: dict[str, Any]) -> float:
         return 0.0
 
 
-def capture(runtime: "Runtime", bus_arn: str, event: dict[str, Any], pattern_of: Callable[[str], Any]) -> None:
+def capture(runtime: "Runtime", bus_arn: str, event: dict[str, Any], pattern_of: Callable[[str], Any],
+            candidates: list[dict[str, Any]]) -> None:
     m = BUS_ARN.match(bus_arn)
     if m is None:
         return
-    for archive in runtime.store.list(ARCHIVE, account_id=m.group(2), region=m.group(1)):
+    for archive in candidates:
         if archive.get("EventSourceArn") != bus_arn or archive.get("State") != "ENABLED":
             continue
         text = archive.get("EventPattern")
@@ -58,6 +59,7 @@ def capture(runtime: "Runtime", bus_arn: str, event: dict[str, Any], pattern_of:
         runtime.store.put(f"{archive['ArchiveArn']}/event/{event['id']}",
                           {"event": event, "time": _event_time(event), "received": runtime.clock.time()},
                           kind=f"events:archived:{archive['ArchiveName']}", account_id=m.group(2), region=m.group(1))
+        archive = runtime.store.get(archive["ArchiveArn"]) or archive  # current counts
         archive["EventCount"] = archive.get("EventCount", 0) + 1
         archive["SizeBytes"] = archive.get("SizeBytes", 0) + len(body.encode())
         runtime.store.put(archive["ArchiveArn"], archive, kind=ARCHIVE, account_id=m.group(2), region=m.group(1))
@@ -93,6 +95,7 @@ class ArchivesMixin:
             if request.get(key) is not None:
                 doc[key] = request[key]
         ctx.store.put(arn, doc, kind=ARCHIVE, account_id=ctx.account_id, region=ctx.region)
+        self.router.changed()  # type: ignore[attr-defined]
         return {"ArchiveArn": arn, "State": "ENABLED", "CreationTime": doc["CreationTime"]}
 
     @staticmethod
@@ -134,6 +137,7 @@ class ArchivesMixin:
             if key in request:
                 doc[key] = request[key]
         ctx.store.put(doc["ArchiveArn"], doc, kind=ARCHIVE, account_id=ctx.account_id, region=ctx.region)
+        self.router.changed()  # type: ignore[attr-defined]
         return {"ArchiveArn": doc["ArchiveArn"], "State": doc["State"], "CreationTime": doc["CreationTime"]}
 
     def delete_archive(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -144,6 +148,7 @@ class ArchivesMixin:
             for item in ctx.store.list(f"events:archived:{name}", account_id=ctx.account_id, region=ctx.region):
                 ctx.store.delete(f"{doc['ArchiveArn']}/event/{item['event']['id']}")
             ctx.store.delete(doc["ArchiveArn"])
+        self.router.changed()  # type: ignore[attr-defined]
         return {}
 
     # -- replays -----------------------------------------------------------------------------

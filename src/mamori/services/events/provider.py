@@ -96,6 +96,7 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, Provider):
 
     def reset(self) -> None:
         self.router.cancel_all_schedules()
+        self.router.changed()
 
     # -- buses ---------------------------------------------------------------------------
 
@@ -164,6 +165,7 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, Provider):
             self.router.cancel_schedule(rule["Arn"])
             ctx.store.delete(rule["Arn"])
         ctx.store.delete(arn)
+        self.router.changed()
         return {}
 
     def _save_bus(self, ctx: RequestContext, bus: dict[str, Any]) -> None:
@@ -293,6 +295,7 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, Provider):
         same_schedule = existing and existing.get("ScheduleExpression") == schedule and existing.get("State") == state
         rule["_schedule_start"] = existing.get("_schedule_start", ctx.time()) if same_schedule else ctx.time()
         ctx.store.put(arn, rule, kind=RULE, account_id=account, region=region)
+        self.router.changed()
         ctx.resources.append({"ARN": arn, "accountId": account, "type": "AWS::Events::Rule"})
         self.router.arm_schedule(rule)
         return {"RuleArn": arn}
@@ -320,6 +323,7 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, Provider):
             raise error("ManagedRuleException", f"Rule {rule['Name']} is managed by {rule['ManagedBy']}.")
         self.router.cancel_schedule(arn)
         ctx.store.delete(arn)
+        self.router.changed()
         return {}
 
     def enable_rule(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -340,6 +344,7 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, Provider):
     def _save_rule(self, ctx: RequestContext, rule: dict[str, Any]) -> None:
         parts = rule["Arn"].split(":")
         ctx.store.put(rule["Arn"], rule, kind=RULE, account_id=parts[4], region=parts[3])
+        self.router.changed()
 
     def list_rules(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         ctx.authorize("events:ListRules")
@@ -565,3 +570,4 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, Provider):
     def _store_tagged(self, arn: str, doc: dict[str, Any]) -> None:
         parts = arn.split(":")
         self.runtime.store.put(arn, doc, kind=self._kind_of(arn), account_id=parts[4], region=parts[3])
+        self.router.changed()

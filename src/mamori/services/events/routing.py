@@ -39,6 +39,30 @@ class Router:
                                        runtime, target, payload, rule_arn))
         self._patterns: dict[str, Pattern | None] = {}
         self._jobs: dict[str, Any] = {}
+        # Rules and archives per (account, region), read once and dropped on every write
+        # by the provider (`changed()`): the internal bus calls `route` for every
+        # mutating API call, which must stay cheap when nothing listens.
+        self._rules: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._archives: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+    def changed(self) -> None:
+        self._rules.clear()
+        self._archives.clear()
+
+    def rules_of(self, account: str, region: str) -> list[dict[str, Any]]:
+        key = (account, region)
+        rules = self._rules.get(key)
+        if rules is None:
+            rules = self._rules[key] = self.runtime.store.list(RULE, account_id=account, region=region)
+        return rules
+
+    def archives_of(self, account: str, region: str) -> list[dict[str, Any]]:
+        key = (account, region)
+        found = self._archives.get(key)
+        if found is None:
+            found = self._archives[key] = self.runtime.store.list(archives.ARCHIVE, account_id=account,
+                                                                  region=region)
+        return found
 
     # -- patterns ------------------------------------------------------------------------
 
@@ -61,6 +85,9 @@ class Router:
         account, region = event.get("account"), event.get("region")
         if not account or not region:
             return
+        detail = event.get("detail")
+        if isinstance(detail, dict) and detail.get("managementEvent") is False:
+            return  # data events reach EventBridge only through a trail that logs them
         self.route(bus_arn(region, account, DEFAULT), event)
 
     def route(self, arn: str, event: dict[str, Any], hops: tuple[str, ...] = (), *,
@@ -76,10 +103,10 @@ class Router:
         region, account, bus_name = m.group(1), m.group(2), m.group(3)
         if bus_name != DEFAULT and self.runtime.store.get(arn) is None:
             return 0
-        if replay_name is None:
-            archives.capture(self.runtime, arn, event, self.pattern)
+        if replay_name is None and self.archives_of(account, region):
+            archives.capture(self.runtime, arn, event, self.pattern, self.archives_of(account, region))
         matched = 0
-        for rule in self.runtime.store.list(RULE, account_id=account, region=region):
+        for rule in self.rules_of(account, region):
             if rule.get("EventBusName") != bus_name or rule.get("State") not in MATCHING_STATES:
                 continue
             if only_rules is not None and rule["Arn"] not in only_rules:
