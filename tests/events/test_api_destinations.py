@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime, timezone
 
 import pytest
 from botocore.exceptions import ClientError
@@ -93,7 +94,9 @@ def test_rule_calls_api_destination_with_basic_auth(events, endpoint):
             {"source": [source]})
     event_id = put(events, source, {"n": 1})
     put(events, unique("other"), {"n": 2})  # not matched
-    [call] = endpoint.calls("/hook")
+    put(events, source, {"n": 3}, Time=datetime(2021, 5, 4, 3, 2, 1, tzinfo=timezone.utc))
+    call, timed = endpoint.calls("/hook")
+    assert json.loads(timed["body"])["time"] == "2021-05-04T03:02:01Z"
     assert call["method"] == "POST"
     assert call["headers"]["authorization"] == "Basic " + base64.b64encode(b"user:s3cret").decode()
     assert call["headers"]["x-extra"] == "1"
@@ -232,7 +235,7 @@ def test_cron_rule_fires_at_its_minute(events, endpoint, mamori_clock):
     mamori_clock.freeze("2030-01-01T11:58:00Z")
     _, conn = connection(events)
     _, dest = destination(events, conn, endpoint.url + "/cron")
-    rule_to(events, {"Arn": dest}, ScheduleExpression="cron(0 12 * * ? *)")
+    name, _ = rule_to(events, {"Arn": dest}, ScheduleExpression="cron(0 12 * * ? *)")
     mamori_clock.advance("1m")
     assert endpoint.calls("/cron") == []
     mamori_clock.advance("2m")
@@ -241,6 +244,7 @@ def test_cron_rule_fires_at_its_minute(events, endpoint, mamori_clock):
     mamori_clock.advance("2d")
     assert [json.loads(c["body"])["time"] for c in endpoint.calls("/cron")] == [
         "2030-01-01T12:00:00Z", "2030-01-02T12:00:00Z", "2030-01-03T12:00:00Z"]
+    events.disable_rule(Name=name)
 
 
 @pytest.mark.parametrize("expression", [
