@@ -49,6 +49,18 @@ class Endpoint:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
+    def wait(self, path_prefix: str, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The calls under `path_prefix` once there are `count` of them (EventBridge calls
+        HTTP endpoints asynchronously, as AWS does); then a short grace period shows
+        that no more arrive."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(self.calls(path_prefix)) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.15)
+        return self.calls(path_prefix)
+
     def calls(self, path_prefix: str = "/") -> list[dict[str, Any]]:
         with self.lock:
             return [r for r in self.requests if r["path"].startswith(path_prefix)]

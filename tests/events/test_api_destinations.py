@@ -95,7 +95,7 @@ def test_rule_calls_api_destination_with_basic_auth(events, endpoint):
     event_id = put(events, source, {"n": 1})
     put(events, unique("other"), {"n": 2})  # not matched
     put(events, source, {"n": 3}, Time=datetime(2021, 5, 4, 3, 2, 1, tzinfo=timezone.utc))
-    call, timed = endpoint.calls("/hook")
+    call, timed = endpoint.wait("/hook", 2)
     assert json.loads(timed["body"])["time"] == "2021-05-04T03:02:01Z"
     assert call["method"] == "POST"
     assert call["headers"]["authorization"] == "Basic " + base64.b64encode(b"user:s3cret").decode()
@@ -118,11 +118,11 @@ def test_api_key_and_oauth_connections(events, endpoint):
     rule_to(events, {"Arn": key_dest}, {"source": [source]})
     rule_to(events, {"Arn": oauth_dest}, {"source": [source]})
     put(events, source, {})
-    assert endpoint.calls("/key")[0]["headers"]["x-api-key"] == "key-value-1"
-    token_call = endpoint.calls("/token")[0]
+    assert endpoint.wait("/key", 1)[0]["headers"]["x-api-key"] == "key-value-1"
+    token_call = endpoint.wait("/token", 1)[0]
     assert token_call["headers"]["authorization"] == "Basic " + base64.b64encode(b"cid:csecret").decode()
     assert "grant_type=client_credentials" in token_call["body"]
-    assert endpoint.calls("/oauth")[0]["headers"]["authorization"] == "Bearer tok-123"
+    assert endpoint.wait("/oauth", 1)[0]["headers"]["authorization"] == "Bearer tok-123"
 
 
 def test_retriable_failure_retried_on_the_clock(events, endpoint, mamori_clock):
@@ -133,13 +133,13 @@ def test_retriable_failure_retried_on_the_clock(events, endpoint, mamori_clock):
     rule_to(events, {"Arn": dest}, {"source": [source]})
     endpoint.statuses = [503, 500]
     put(events, source, {"x": 1})
-    assert len(endpoint.calls("/flaky")) == 1
+    assert len(endpoint.wait("/flaky", 1)) == 1
     mamori_clock.advance(1)
-    assert len(endpoint.calls("/flaky")) == 2
+    assert len(endpoint.wait("/flaky", 2)) == 2
     mamori_clock.advance(2)
-    assert len(endpoint.calls("/flaky")) == 3  # third attempt answered 200: no more
+    assert len(endpoint.wait("/flaky", 3)) == 3  # third attempt answered 200: no more
     mamori_clock.advance(600)
-    assert len(endpoint.calls("/flaky")) == 3
+    assert len(endpoint.wait("/flaky", 4, timeout=1)) == 3
 
 
 def test_client_error_is_not_retried(events, endpoint, mamori_clock):
@@ -151,7 +151,7 @@ def test_client_error_is_not_retried(events, endpoint, mamori_clock):
     endpoint.statuses = [400]
     put(events, source, {})
     mamori_clock.advance(600)
-    assert len(endpoint.calls("/bad")) == 1
+    assert len(endpoint.wait("/bad", 2, timeout=1)) == 1
 
 
 def test_input_transformer_as_aws_writes_it(events, endpoint):
@@ -167,7 +167,7 @@ def test_input_transformer_as_aws_writes_it(events, endpoint):
     }}, {"source": [source]})
     put(events, source, {"instance": "i-0123", "state": 'say "hi"', "count": 3, "tags": ["a", "b"]},
         Resources=["arn:aws:ec2:us-east-1:111122223333:instance/i-0123"])
-    body = endpoint.calls("/t")[0]["body"]
+    body = endpoint.wait("/t", 1)[0]["body"]
     doc = json.loads(body)
     assert doc == {"instance": "i-0123", "count": 3, "tags": ["a", "b"],
                    "first": "arn:aws:ec2:us-east-1:111122223333:instance/i-0123", "missing": None,
@@ -188,9 +188,9 @@ def test_plain_text_template_and_input_path_and_constant(events, endpoint):
     rule_to(events, {"Arn": d2, "InputPath": "$.detail.inner"}, {"source": [source]})
     rule_to(events, {"Arn": d3, "Input": '{"fixed": true}'}, {"source": [source]})
     put(events, source, {"instance": "i-9", "inner": {"k": [1, 2]}})
-    assert endpoint.calls("/plain")[0]["body"].startswith("i-9 is in state rule-")
-    assert json.loads(endpoint.calls("/path")[0]["body"]) == {"k": [1, 2]}
-    assert endpoint.calls("/const")[0]["body"] == '{"fixed": true}'
+    assert endpoint.wait("/plain", 1)[0]["body"].startswith("i-9 is in state rule-")
+    assert json.loads(endpoint.wait("/path", 1)[0]["body"]) == {"k": [1, 2]}
+    assert endpoint.wait("/const", 1)[0]["body"] == '{"fixed": true}'
 
 
 def test_put_targets_refuses_bad_inputs(events):
@@ -217,16 +217,16 @@ def test_scheduled_rule_fires_when_the_clock_advances(events, endpoint, mamori_c
     name, arn = rule_to(events, {"Arn": dest}, ScheduleExpression="rate(5 minutes)")
     assert events.describe_rule(Name=name)["ScheduleExpression"] == "rate(5 minutes)"
     mamori_clock.advance(299)
-    assert endpoint.calls("/sched") == []
+    assert endpoint.wait("/sched", 1, timeout=0.5) == []
     mamori_clock.advance("6m")  # 659 s after creation: runs at 300 and 600
-    calls = endpoint.calls("/sched")
+    calls = endpoint.wait("/sched", 2)
     assert len(calls) == 2
     body = json.loads(calls[0]["body"])
     assert body["detail-type"] == "Scheduled Event" and body["source"] == "aws.events"
     assert body["resources"] == [arn] and body["detail"] == {}
     events.disable_rule(Name=name)
     mamori_clock.advance("1h")
-    assert len(endpoint.calls("/sched")) == 2
+    assert len(endpoint.wait("/sched", 3, timeout=0.5)) == 2
     events.remove_targets(Rule=name, Ids=["t1"])
     events.delete_rule(Name=name)
 
@@ -237,12 +237,12 @@ def test_cron_rule_fires_at_its_minute(events, endpoint, mamori_clock):
     _, dest = destination(events, conn, endpoint.url + "/cron")
     name, _ = rule_to(events, {"Arn": dest}, ScheduleExpression="cron(0 12 * * ? *)")
     mamori_clock.advance("1m")
-    assert endpoint.calls("/cron") == []
+    assert endpoint.wait("/cron", 1, timeout=0.5) == []
     mamori_clock.advance("2m")
-    [call] = endpoint.calls("/cron")
+    [call] = endpoint.wait("/cron", 1)
     assert json.loads(call["body"])["time"] == "2030-01-01T12:00:00Z"
     mamori_clock.advance("2d")
-    assert [json.loads(c["body"])["time"] for c in endpoint.calls("/cron")] == [
+    assert [json.loads(c["body"])["time"] for c in endpoint.wait("/cron", 3)] == [
         "2030-01-01T12:00:00Z", "2030-01-02T12:00:00Z", "2030-01-03T12:00:00Z"]
     events.disable_rule(Name=name)
 
@@ -279,7 +279,7 @@ def test_event_bus_target_and_loop_guard(events, endpoint):
     rule_to(events, {"Arn": default_arn}, {"source": [source]}, EventBusName=bus)  # back: a loop
     rule_to(events, {"Arn": dest}, {"source": [source]}, EventBusName=bus)
     event_id = put(events, source, {"hop": 1})
-    calls = endpoint.calls("/bus")
+    calls = endpoint.wait("/bus", 2, timeout=1)
     assert len(calls) == 1
     assert json.loads(calls[0]["body"])["id"] == event_id  # the event itself, not a copy
 
@@ -303,7 +303,7 @@ def test_archive_and_replay(events, endpoint, mamori_clock):
     replay = unique("replay")
     events.start_replay(ReplayName=replay, EventSourceArn=archive_arn, EventStartTime=start,
                         EventEndTime=mamori_clock.now() + 60, Destination={"Arn": bus_arn, "FilterArns": [rule_arn]})
-    [call] = endpoint.calls("/replay")
+    [call] = endpoint.wait("/replay", 1)
     body = json.loads(call["body"])
     assert body["detail"]["n"] == 1 and body["replay-name"] == replay
     assert events.describe_replay(ReplayName=replay)["State"] == "COMPLETED"
@@ -328,7 +328,7 @@ def test_cloudtrail_api_call_event_reaches_the_default_bus(mamori, events, endpo
                                                "requestParameters": {"userName": [user]}}})
     mamori.client("iam").create_user(UserName=user)
     mamori.client("iam").list_users()  # read-only: not delivered
-    [call] = endpoint.calls("/trail")
+    [call] = endpoint.wait("/trail", 1)
     event = json.loads(call["body"])
     assert event["detail-type"] == "AWS API Call via CloudTrail" and event["source"] == "aws.iam"
     assert event["account"] == mamori.account_id and event["version"] == "0"

@@ -30,7 +30,7 @@ def test_schedules_and_connections_survive_a_restart(tmp_path):
     second = MamoriServer.start(Config(data_dir=tmp_path, strict=True))
     try:
         ClockControl(second).advance("11m")
-        calls = endpoint.calls("/tick")
+        calls = endpoint.wait("/tick", 2)
         assert len(calls) == 2
         assert calls[0]["headers"]["authorization"] == "Basic " + base64.b64encode(b"u:kept-secret").decode()
         assert json.loads(calls[0]["body"])["detail-type"] == "Scheduled Event"

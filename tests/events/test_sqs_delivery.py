@@ -11,6 +11,7 @@ the queue policy decides.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -201,9 +202,11 @@ def test_retries_exhausted_go_to_dlq(events, sqs, make_queue, endpoint, mamori_c
                               "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600}})
     endpoint.statuses = [500] * 10
     event_id = put(events, source, {"x": 1})
+    endpoint.wait("/down", 1)
     assert receive_all(sqs, dlq_url) == []
     mamori_clock.advance(60)
-    assert len(endpoint.calls("/down")) == 3  # the first call and two retries
+    assert len(endpoint.wait("/down", 3)) == 3  # the first call and two retries
+    time.sleep(0.3)  # the last failure reaches the DLQ from the HTTP worker
     [message] = receive_all(sqs, dlq_url, expect=1, attributes=True)
     attrs = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
     assert attrs["ERROR_CODE"] == "ERROR_FROM_TARGET"

@@ -39,6 +39,13 @@ EVENTS_PRINCIPAL = "events.amazonaws.com"
 DEFAULT_RETRIES = 185
 DEFAULT_MAX_AGE = 86_400
 _NOT_FOUND_HINTS = ("NotFound", "NonExistent", "NoSuch", "DoesNotExist")
+WORKER_PREFIX = "mamori-events-http"
+
+
+def _on_worker() -> bool:
+    import threading
+
+    return threading.current_thread().name.startswith(WORKER_PREFIX)
 
 
 @dataclass
@@ -75,6 +82,7 @@ class Deliverer:
         self.runtime = runtime
         self.route_to_bus = route_to_bus
         self.api_call = api_call
+        self._pool: Any = None  # HTTP calls run on worker threads (created on first use)
 
     # -- entry point -----------------------------------------------------------------
 
@@ -85,6 +93,11 @@ class Deliverer:
         after a clock advance keep their own schedule)."""
         at = self.runtime.clock.time() if at is None else at
         first_try = at if first_try is None else first_try
+        if ":api-destination/" in target.get("Arn", "") and not _on_worker():
+            # An HTTP endpoint may be slow: never make the caller (a PutEvents request,
+            # the scheduler) wait for it, as AWS doesn't.
+            self._worker().submit(self.deliver, rule, target, event, hops, attempt, first_try, at)
+            return
         try:
             self._send(rule, target, event, hops)
             return
@@ -96,6 +109,13 @@ class Deliverer:
             log.exception("delivery to %s failed", target.get("Arn"))
             found = Failure("INTERNAL_ERROR", str(exc), False)
         self._failed(rule, target, event, hops, attempt, first_try, at, found)
+
+    def _worker(self) -> Any:
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=WORKER_PREFIX)
+        return self._pool
 
     def _failed(self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any], hops: tuple[str, ...],
                 attempt: int, first_try: float, at: float, failure: Failure) -> None:
