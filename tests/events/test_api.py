@@ -167,11 +167,12 @@ def test_put_events_per_entry_errors(events):
         {"Source": "my.app", "DetailType": "broken", "Detail": "{"},
         {"Source": "aws.ec2", "DetailType": "reserved", "Detail": "{}"},
         {"Source": "my.app", "DetailType": "bus", "Detail": "{}", "EventBusName": unique("missing")},
+        {"Source": "my.app", "DetailType": "int64", "Detail": '{"n": 9223372036854775808}'},
     ])
     codes = [e.get("ErrorCode") for e in out["Entries"]]
     assert codes == [None, "InvalidArgument", "MalformedDetail", "MalformedDetail",
-                     "NotAuthorizedForSourceException", "ResourceNotFoundException"]
-    assert out["FailedEntryCount"] == 5
+                     "NotAuthorizedForSourceException", "ResourceNotFoundException", "MalformedDetail"]
+    assert out["FailedEntryCount"] == 6
     assert uuid.UUID(out["Entries"][0]["EventId"])
 
 

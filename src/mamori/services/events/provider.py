@@ -49,7 +49,7 @@ from mamori.services.events.model import (
     tags_out,
     validation,
 )
-from mamori.services.events.patterns import PatternError, compile_pattern, parse_json, to_plain
+from mamori.services.events.patterns import Num, PatternError, compile_pattern, parse_json, to_plain
 from mamori.services.events.routing import Router
 from mamori.services.events.schedules import ScheduleError, parse_schedule
 
@@ -70,6 +70,23 @@ def _tag_conditions(tags: list[dict[str, str]] | None) -> dict[str, Any]:
     for tag in tags:
         out[f"aws:RequestTag/{tag['Key']}"] = tag.get("Value", "")
     return out
+
+
+INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def _within_limits(value: Any, depth: int = 0) -> bool:
+    """PutEvents' Detail: nesting up to 1,000 levels, integers that fit int64
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html)."""
+    if depth > 1000:
+        return False
+    if isinstance(value, dict):
+        return all(_within_limits(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return all(_within_limits(v, depth + 1) for v in value)
+    if isinstance(value, Num) and value.text.lstrip("-").isdigit():
+        return INT64[0] <= int(value.text) <= INT64[1]
+    return True
 
 
 def _page(items: list[Any], request: dict[str, Any], key: str) -> dict[str, Any]:
@@ -489,7 +506,7 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, Provider):
             detail = parse_json(entry["Detail"])
         except (ValueError, RecursionError):
             raise error("MalformedDetail", "Detail is malformed.") from None
-        if not isinstance(detail, dict):
+        if not isinstance(detail, dict) or not _within_limits(detail):
             raise error("MalformedDetail", "Detail is malformed.")
         when = entry.get("Time")
         if isinstance(when, datetime):
@@ -518,7 +535,7 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, Provider):
             event = parse_json(request["Event"])
         except (ValueError, RecursionError):
             raise validation("Parameter Event is not valid.") from None
-        required = ("id", "account", "source", "time", "region", "detail-type")
+        required = ("id", "account", "source", "time", "region", "resources", "detail-type")
         if not isinstance(event, dict) or any(k not in event for k in required):
             raise validation("Parameter Event is not valid.")
         return {"Result": pattern.matches(event)}
