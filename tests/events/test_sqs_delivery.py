@@ -213,3 +213,20 @@ def test_retries_exhausted_go_to_dlq(events, sqs, make_queue, endpoint, mamori_c
     assert attrs["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttempts"
     assert attrs["RETRY_ATTEMPTS"] == "2" and attrs["RULE_ARN"] == rule_arn and attrs["TARGET_ARN"] == dest
     assert json.loads(message["Body"])["id"] == event_id
+
+
+def test_fifo_queue_target_needs_a_message_group(events, sqs):
+    url = sqs.create_queue(QueueName=unique("q") + ".fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+        "Resource": arn}]})})
+    source = unique("app")
+    name, _ = put_rule(events, {"source": [source]})
+    out = events.put_targets(Rule=name, Targets=[{"Id": "f", "Arn": arn}])
+    assert out["FailedEntryCount"] == 1 and out["FailedEntries"][0]["ErrorCode"] == "ValidationException"
+    add_target(events, name, {"Arn": arn, "SqsParameters": {"MessageGroupId": "orders"}})
+    event_id = put(events, source, {"n": 1})
+    got = sqs.receive_message(QueueUrl=url, AttributeNames=["MessageGroupId"], MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"])["id"] for m in got] == [event_id]
+    assert got[0]["Attributes"]["MessageGroupId"] == "orders"
