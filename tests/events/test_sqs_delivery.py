@@ -230,3 +230,16 @@ def test_fifo_queue_target_needs_a_message_group(events, sqs):
     got = sqs.receive_message(QueueUrl=url, AttributeNames=["MessageGroupId"], MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(m["Body"])["id"] for m in got] == [event_id]
     assert got[0]["Attributes"]["MessageGroupId"] == "orders"
+
+
+def test_target_of_a_service_mamori_lacks_is_a_failed_invocation(mamori, events, sqs, make_queue):
+    source = unique("app")
+    name, rule_arn = put_rule(events, {"source": [source]})
+    dlq_url, dlq_arn = make_queue()
+    function = f"arn:aws:lambda:{mamori.region}:{mamori.account_id}:function:handler"
+    add_target(events, name, {"Arn": function, "DeadLetterConfig": {"Arn": dlq_arn}})
+    put(events, source, {})
+    [message] = receive_all(sqs, dlq_url, expect=1, attributes=True)
+    attrs = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attrs["TARGET_ARN"] == function and attrs["ERROR_CODE"] == "NO_RESOURCE"
+    assert "lambda" in attrs["ERROR_MESSAGE"]
