@@ -11,6 +11,21 @@ from botocore.exceptions import ClientError
 from events_helpers import unique
 
 
+def signed_json(mamori, target: str, body: dict) -> dict:
+    import requests
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    data = json.dumps(body).encode()
+    req = AWSRequest(method="POST", url=mamori.endpoint_url + "/", data=data, headers={
+        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target})
+    SigV4Auth(Credentials(mamori.access_key_id, mamori.secret_access_key), "events", mamori.region).add_auth(req)
+    resp = requests.post(mamori.endpoint_url + "/", data=data, headers=dict(req.prepare().headers), timeout=30)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
 def code_of(info) -> str:
     return info.value.response["Error"]["Code"]
 
@@ -242,3 +257,49 @@ def test_other_account_needs_the_bus_policy(mamori, events):
     with pytest.raises(ClientError) as info:
         client.put_events(Entries=[{"Source": "x.app", "DetailType": "x", "Detail": "{}", "EventBusName": arn}])
     assert code_of(info) == "AccessDeniedException"
+
+
+# -- global endpoints and partner event sources ----------------------------------------------
+
+
+def test_global_endpoint_lifecycle_and_put_events(mamori, events):
+    name = unique("bus")
+    primary = events.create_event_bus(Name=name)["EventBusArn"]
+    west = mamori.client("events", region_name="us-west-2")
+    secondary = west.create_event_bus(Name=name)["EventBusArn"]
+    endpoint_name = unique("ep")
+    routing = {"FailoverConfig": {"Primary": {"HealthCheck": "arn:aws:route53:::healthcheck/abc"},
+                                  "Secondary": {"Route": "us-west-2"}}}
+    created = events.create_endpoint(Name=endpoint_name, RoutingConfig=routing,
+                                     EventBuses=[{"EventBusArn": primary}, {"EventBusArn": secondary}])
+    assert created["State"] == "ACTIVE"
+    described = events.describe_endpoint(Name=endpoint_name)
+    assert described["EndpointUrl"].startswith("https://") and described["EndpointId"]
+    assert endpoint_name in [e["Name"] for e in events.list_endpoints(NamePrefix=endpoint_name)["Endpoints"]]
+    events.update_endpoint(Name=endpoint_name, Description="two regions")
+    assert events.describe_endpoint(Name=endpoint_name)["Description"] == "two regions"
+    archive = unique("arch")
+    events.create_archive(ArchiveName=archive, EventSourceArn=primary)
+    # boto3 signs PutEvents with an EndpointId using SigV4a (needs awscrt): sign it with
+    # SigV4 by hand, as a client without the CRT does against a local endpoint.
+    out = signed_json(mamori, "AWSEvents.PutEvents", {
+        "EndpointId": described["EndpointId"],
+        "Entries": [{"Source": "ep.app", "DetailType": "x", "Detail": "{}", "EventBusName": name}]})
+    assert out["FailedEntryCount"] == 0
+    assert events.describe_archive(ArchiveName=archive)["EventCount"] == 1
+    with pytest.raises(ClientError) as info:
+        events.create_endpoint(Name=unique("ep"), RoutingConfig=routing,
+                               EventBuses=[{"EventBusArn": primary}, {"EventBusArn": primary}])
+    assert code_of(info) == "ValidationException"
+    events.delete_endpoint(Name=endpoint_name)
+    with pytest.raises(ClientError) as info:
+        events.describe_endpoint(Name=endpoint_name)
+    assert code_of(info) == "ResourceNotFoundException"
+
+
+def test_no_partner_event_sources(events):
+    assert events.list_event_sources()["EventSources"] == []
+    for call in (events.describe_event_source, events.activate_event_source, events.deactivate_event_source):
+        with pytest.raises(ClientError) as info:
+            call(Name="aws.partner/example.com/123/orders")
+        assert code_of(info) == "ResourceNotFoundException"

@@ -7,6 +7,7 @@
     events       put_events, test_event_pattern (the pattern engine: patterns.py)
     tags         tag_resource, untag_resource, list_tags_for_resource
     archives.py  archives and replays;  connections.py  connections and API destinations
+    endpoints.py global endpoints; partner event sources (none exist in mamori)
     schedules.py rate()/cron() evaluated on the mamori clock (runtime.scheduler)
     routing.py   an event on a bus -> archives and matching rules -> targets
 
@@ -31,6 +32,7 @@ from mamori.services.base import Provider
 from mamori.services.events import inputs
 from mamori.services.events.archives import ArchivesMixin
 from mamori.services.events.connections import ConnectionsMixin
+from mamori.services.events.endpoints import EndpointsMixin, primary_bus
 from mamori.services.events.model import (
     ARCHIVE,
     BUS,
@@ -103,7 +105,7 @@ def _page(items: list[Any], request: dict[str, Any], key: str) -> dict[str, Any]
     return out
 
 
-class EventsProvider(ArchivesMixin, ConnectionsMixin, Provider):
+class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, Provider):
     service = "events"
 
     def setup(self) -> None:
@@ -453,6 +455,11 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, Provider):
         if total > MAX_ENTRY_BYTES:
             ctx.authorize("events:PutEvents", resolve_bus(ctx, entries[0].get("EventBusName"))[0])
             raise validation("Total size of the entries in the request is over the limit.")
+        if request.get("EndpointId"):
+            # A global endpoint sends to its primary Region's bus (no failover in mamori).
+            ctx.authorize("events:PutEvents", resolve_bus(ctx, None)[0])
+            target_bus = primary_bus(ctx, ctx.store, request["EndpointId"])
+            entries = [dict(e, EventBusName=target_bus) for e in entries]
         results: list[dict[str, Any]] = []
         accepted: list[tuple[str, dict[str, Any]]] = []
         denied: AccessDenied | None = None
