@@ -115,6 +115,7 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, Provider):
 
     def reset(self) -> None:
         self.router.cancel_all_schedules()
+        self.router.deliverer.cancel_retries()
         self.router.changed()
 
     # -- buses ---------------------------------------------------------------------------

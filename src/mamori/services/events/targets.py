@@ -83,6 +83,12 @@ class Deliverer:
         self.route_to_bus = route_to_bus
         self.api_call = api_call
         self._pool: Any = None  # HTTP calls run on worker threads (created on first use)
+        self._retries: dict[int, Any] = {}  # pending retry jobs, dropped on `mamori reset`
+
+    def cancel_retries(self) -> None:
+        for entry in list(self._retries.values()):
+            self.runtime.scheduler.cancel(entry)
+        self._retries.clear()
 
     # -- entry point -----------------------------------------------------------------
 
@@ -133,9 +139,14 @@ class Deliverer:
             elif due - first_try > max_age:
                 exhausted = "MaximumEventAgeInSeconds"
             else:
-                self.runtime.scheduler.at(
-                    due, lambda t: self.deliver(rule, target, event, hops, attempt + 1, first_try, t),
-                    f"events-retry:{rule['Arn']}:{target.get('Id')}")
+                holder: list[Any] = []
+
+                def retry(t: float) -> None:
+                    self._retries.pop(id(holder[0]), None)
+                    self.deliver(rule, target, event, hops, attempt + 1, first_try, t)
+
+                holder.append(self.runtime.scheduler.at(due, retry, f"events-retry:{rule['Arn']}:{target.get('Id')}"))
+                self._retries[id(holder[0])] = holder[0]
                 return
         self._dead_letter(rule, target, event, failure, attempt, exhausted)
 
