@@ -482,11 +482,35 @@ class Node:
         return total
 
 
+def _expand_dotted(obj: dict) -> dict:
+    """The engine names fields by their dotted path, so `{"detail.state": [...]}` is the
+    same field as `{"detail": {"state": [...]}}` (https://github.com/aws/event-ruler)."""
+    if not any("." in k for k in obj if k != "$or"):
+        return obj
+    out: dict = {}
+    for key, value in obj.items():
+        if key == "$or" or "." not in key:
+            target, last = out, key
+        else:
+            *parents, last = key.split(".")
+            target = out
+            for part in parents:
+                nxt = target.get(part)
+                if not isinstance(nxt, dict):
+                    nxt = target[part] = {}
+                target = nxt
+        if isinstance(value, dict) and isinstance(target.get(last), dict):
+            target[last] = {**target[last], **value}
+        else:
+            target[last] = value
+    return out
+
+
 def _node(obj: dict, in_or: bool = False) -> Node:
     if not obj:
         raise PatternError("Empty objects are not allowed")
     node = Node()
-    for key, value in obj.items():
+    for key, value in _expand_dotted(obj).items():
         if key == "$or":
             if not isinstance(value, list):
                 raise PatternError("It must be an Array followed with $or.")
