@@ -132,7 +132,8 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, Provider):
             raise not_found(f"Event source {source or name} does not exist.")
         if "/" in name:
             raise validation("Event bus name must not contain '/'.")
-        if len(ctx.store.list(BUS, account_id=ctx.account_id, region=ctx.region)) + 1 >= MAX_BUSES:
+        custom = [b for b in ctx.store.list(BUS, account_id=ctx.account_id, region=ctx.region) if b["Name"] != DEFAULT]
+        if len(custom) + 1 >= MAX_BUSES:  # the default bus counts too
             raise error("LimitExceededException", f"The requested resource exceeds the maximum number allowed "
                         f"({MAX_BUSES} event buses).")
         now = ctx.time()
