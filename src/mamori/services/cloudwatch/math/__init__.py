@@ -1,0 +1,1 @@
+"""Metric math: `parser.py` (text -> AST), `evaluate.py` (AST -> values over series)."""

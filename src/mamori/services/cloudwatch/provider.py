@@ -1,0 +1,42 @@
+"""Amazon CloudWatch (service "cloudwatch", endpoint prefix "monitoring"): metrics,
+metric math, dashboards, tags; alarms come from `alarms/` (AlarmOperations).
+
+CloudWatch speaks CBOR (smithy-rpc-v2-cbor), JSON 1.0 and query; the gateway handles
+all three and the provider never knows which one a call used.
+
+    metrics.py       PutMetricData, GetMetricStatistics, ListMetrics, record_metric_data,
+                     metric_series (store: store/metrics.py, statistics.py)
+    metric_data.py   GetMetricData and evaluate_metric_data (math/: parser, evaluator, SEARCH)
+    dashboards.py    PutDashboard, GetDashboard, ListDashboards, DeleteDashboards
+    tags.py          TagResource, UntagResource, ListTagsForResource
+    alarms/          alarms, composite alarms, anomaly detectors, evaluation, actions
+
+Public methods for other services and the alarms: `record_metric_data`,
+`metric_series`, `evaluate_metric_data` (signatures in their modules), and
+`resource_tags` / `save_tags` / `drop_tags`.
+"""
+
+from __future__ import annotations
+
+from mamori.services.base import Provider
+from mamori.services.cloudwatch.dashboards import DashboardOperations
+from mamori.services.cloudwatch.metric_data import MetricDataOperations
+from mamori.services.cloudwatch.metrics import MetricOperations
+from mamori.services.cloudwatch.tags import TagOperations
+
+try:
+    from mamori.services.cloudwatch.alarms import AlarmOperations
+except ImportError:  # the alarms are built alongside; the metrics work without them
+
+    class AlarmOperations:  # type: ignore[no-redef]
+        pass
+
+
+class CloudWatchProvider(AlarmOperations, MetricOperations, MetricDataOperations, DashboardOperations, TagOperations, Provider):
+    service = "cloudwatch"
+
+    def setup(self) -> None:
+        self.arm_roll_up()
+        parent = getattr(super(), "setup", None)
+        if callable(parent):
+            parent()
