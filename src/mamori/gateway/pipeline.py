@@ -139,6 +139,8 @@ class Pipeline:
 
     def parse(self, ex: Exchange) -> None:
         assert ex.codec is not None and ex.operation is not None
+        if ex.protocol in RPC_PROTOCOLS and "gzip" in ex.request.headers.get("content-encoding", "").lower():
+            ex.request = ex.request.with_body(gunzip(ex.request.body))
         ex.params = ex.codec.parse_request(ex.operation, ex.request)
 
     async def dispatch(self, ex: Exchange) -> None:
@@ -329,3 +331,26 @@ def fallback_codec(request: HttpRequest) -> tuple[ProtocolCodec, ServiceModel]:
             service_name="s3" if protocol == "rest-xml" else "mamori",
         )
     return codec_for(protocol), model
+
+
+# botocore compresses the bodies of operations with the `requestcompression` trait
+# (CloudWatch PutMetricData) past 10 KiB: `Content-Encoding: gzip`. RPC protocols only
+# (in S3 the header describes the object). Signed over the compressed bytes, so this
+# runs after authentication. https://smithy.io/2.0/spec/behavior-traits.html#requestcompression-trait
+RPC_PROTOCOLS = ("json", "query", "smithy-rpc-v2-cbor", "ec2")
+MAX_INFLATED = 16 * 1024 * 1024
+
+
+def gunzip(body: bytes) -> bytes:
+    import zlib
+
+    from mamori.errors import SerializationError
+
+    try:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out = inflater.decompress(body, MAX_INFLATED)
+        if inflater.unconsumed_tail:
+            raise SerializationError("The decompressed request body is too large")
+        return out
+    except zlib.error:
+        raise SerializationError("The request body is not valid gzip data") from None
