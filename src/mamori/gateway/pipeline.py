@@ -103,9 +103,12 @@ class Pipeline:
         ex.extra["signing"] = info
         ex.service = self.router.service_for(ex.request, info.service if info else None)
         ex.model = self.router.model(ex.service)
-        ex.protocol = detect_protocol(ex.model, ex.request)
+        probe = ex.request  # a gzip body (see gunzip) is looked into, not replaced, before SigV4
+        if ex.service != "s3" and "gzip" in ex.request.headers.get("content-encoding", "").lower():
+            probe = ex.request.with_body(gunzip(ex.request.body))
+        ex.protocol = detect_protocol(ex.model, probe)
         ex.codec = codec_for(ex.protocol)
-        ex.operation = ex.codec.find_operation(ex.model, ex.request)
+        ex.operation = ex.codec.find_operation(ex.model, probe)
         if ex.operation is None:
             raise unknown_operation(ex)
 
