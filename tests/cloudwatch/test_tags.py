@@ -58,6 +58,7 @@ def test_reserved_prefix_and_limit(cw_json, mamori):
     with pytest.raises(ClientError) as err:
         cw_json.tag_resource(ResourceARN=arn, Tags=[{"Key": "aws:x", "Value": "y"}])
     assert err.value.response["Error"]["Code"] == "InvalidParameterValue"
-    with pytest.raises(ClientError) as err:
+    cw_json.tag_resource(ResourceARN=arn, Tags=[{"Key": "first", "Value": "v"}])
+    with pytest.raises(ClientError) as err:  # 50 more make 51
         cw_json.tag_resource(ResourceARN=arn, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)])
     assert err.value.response["Error"]["Code"] == "LimitExceededException"
