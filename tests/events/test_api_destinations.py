@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -336,3 +337,34 @@ def test_cloudtrail_api_call_event_reaches_the_default_bus(mamori, events, endpo
     assert detail["eventSource"] == "iam.amazonaws.com" and detail["eventName"] == "CreateUser"
     assert detail["requestParameters"]["userName"] == user
     assert detail["eventType"] == "AwsApiCall"
+
+
+def test_rule_metrics_in_cloudwatch(mamori, events, endpoint, mamori_clock):
+    mamori_clock.freeze()
+    _, conn = connection(events)
+    _, ok = destination(events, conn, endpoint.url + "/ok")
+    _, closed = destination(events, conn, "http://127.0.0.1:9/nothing-listens")
+    source = unique("app")
+    rule, _ = rule_to(events, {"Arn": ok}, {"source": [source]})
+    events.put_targets(Rule=rule, Targets=[{"Id": "closed", "Arn": closed,
+                                            "RetryPolicy": {"MaximumRetryAttempts": 0}}])
+    put(events, source, {})
+    put(events, source, {})
+    endpoint.wait("/ok", 2)
+    cw = mamori.client("cloudwatch")
+    now = mamori_clock.now()
+
+    def total(metric):
+        out = cw.get_metric_statistics(Namespace="AWS/Events", MetricName=metric,
+                                       Dimensions=[{"Name": "RuleName", "Value": rule}], StartTime=now - 600,
+                                       EndTime=now + 600, Period=60, Statistics=["Sum"])
+        return sum(p["Sum"] for p in out["Datapoints"])
+
+    for _ in range(50):  # the refused connections finish on the HTTP workers
+        if total("FailedInvocations") == 2:
+            break
+        time.sleep(0.05)
+    assert total("TriggeredRules") == 2
+    assert total("InvocationAttempts") == 4
+    assert total("Invocations") == 4
+    assert total("FailedInvocations") == 2

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mamori.errors import AwsError
 from mamori.gateway.context import Principal, RequestContext, with_resource_policy
-from mamori.services.events import archives, connections
+from mamori.services.events import archives, connections, metrics
 from mamori.services.events.model import BUS_ARN, DEFAULT, RULE, bus_arn
 from mamori.services.events.patterns import Pattern, PatternError, compile_pattern
 from mamori.services.events.schedules import Rate, ScheduleError, parse_schedule
@@ -118,6 +118,7 @@ class Router:
             if pattern is None or not pattern.matches(event):
                 continue
             matched += 1
+            metrics.count(self.runtime, rule, "TriggeredRules", "MatchedEvents")
             for target in rule.get("_targets", []):
                 self.deliverer.deliver(rule, target, event, hops)
         return matched

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from mamori.errors import AccessDenied, AwsError, NotImplementedOperation
 from mamori.gateway.context import Principal
-from mamori.services.events import inputs
+from mamori.services.events import inputs, metrics
 
 if TYPE_CHECKING:  # pragma: no cover
     from mamori.runtime import Runtime
@@ -105,7 +105,9 @@ class Deliverer:
             self._worker().submit(self.deliver, rule, target, event, hops, attempt, first_try, at)
             return
         try:
+            metrics.count(self.runtime, rule, "InvocationAttempts")
             self._send(rule, target, event, hops)
+            metrics.count(self.runtime, rule, "Invocations")
             return
         except Failure as failure:
             found = failure
@@ -148,6 +150,7 @@ class Deliverer:
                 holder.append(self.runtime.scheduler.at(due, retry, f"events-retry:{rule['Arn']}:{target.get('Id')}"))
                 self._retries[id(holder[0])] = holder[0]
                 return
+        metrics.count(self.runtime, rule, "Invocations", "FailedInvocations")
         self._dead_letter(rule, target, event, failure, attempt, exhausted)
 
     def _dead_letter(self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any], failure: Failure,
@@ -168,7 +171,9 @@ class Deliverer:
             self._sqs_send(rule, dlq, json.dumps(event, separators=(",", ":")), {
                 "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
             })
+            metrics.count(self.runtime, rule, "InvocationsSentToDlq")
         except AwsError as exc:
+            metrics.count(self.runtime, rule, "InvocationsFailedToBeSentToDlq")
             log.warning("could not send the failed event %s to DLQ %s: %s", event.get("id"), dlq, exc.message)
 
     # -- one call ------------------------------------------------------------------------
