@@ -7,11 +7,10 @@ from __future__ import annotations
 import base64
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from botocore.exceptions import ClientError
-
 from events_helpers import unique
 
 
@@ -95,7 +94,7 @@ def test_rule_calls_api_destination_with_basic_auth(events, endpoint):
             {"source": [source]})
     event_id = put(events, source, {"n": 1})
     put(events, unique("other"), {"n": 2})  # not matched
-    put(events, source, {"n": 3}, Time=datetime(2021, 5, 4, 3, 2, 1, tzinfo=timezone.utc))
+    put(events, source, {"n": 3}, Time=datetime(2021, 5, 4, 3, 2, 1, tzinfo=UTC))
     call, timed = endpoint.wait("/hook", 2)
     assert json.loads(timed["body"])["time"] == "2021-05-04T03:02:01Z"
     assert call["method"] == "POST"

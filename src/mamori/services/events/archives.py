@@ -12,8 +12,9 @@ https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-replay-archived-even
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
@@ -42,7 +43,7 @@ def _event_time(event: dict[str, Any]) -> float:
         return 0.0
 
 
-def capture(runtime: "Runtime", bus_arn: str, event: dict[str, Any], pattern_of: Callable[[str], Any],
+def capture(runtime: Runtime, bus_arn: str, event: dict[str, Any], pattern_of: Callable[[str], Any],
             candidates: list[dict[str, Any]]) -> None:
     m = BUS_ARN.match(bus_arn)
     if m is None:

@@ -307,7 +307,7 @@ def _oauth_token(auth: dict[str, Any]) -> str:
         raise Failure("NO_PERMISSIONS", "OAuth token endpoint answered without an access_token.", False) from None
 
 
-def invoke_api_destination(runtime: "Runtime", target: dict[str, Any], payload: dict[str, Any], rule_arn: str) -> None:
+def invoke_api_destination(runtime: Runtime, target: dict[str, Any], payload: dict[str, Any], rule_arn: str) -> None:
     import requests
 
     destination = runtime.store.get(target["Arn"])

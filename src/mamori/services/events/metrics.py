@@ -31,7 +31,7 @@ def rule_dimensions(rule: dict[str, Any]) -> list[dict[str, str]]:
     return dims
 
 
-def count(runtime: "Runtime", rule: dict[str, Any], *names: str) -> None:
+def count(runtime: Runtime, rule: dict[str, Any], *names: str) -> None:
     """Add 1 to each metric `names` of `rule` at the current minute."""
     provider = runtime.providers.get("cloudwatch")
     record = getattr(provider, "record_metric_data", None)
@@ -42,5 +42,5 @@ def count(runtime: "Runtime", rule: dict[str, Any], *names: str) -> None:
     try:
         record(parts[4], parts[3], NAMESPACE,
                [{"MetricName": name, "Dimensions": dims, "Value": 1.0, "Unit": "Count"} for name in names])
-    except Exception:  # noqa: BLE001 - metrics are best effort, as in AWS
+    except Exception:
         log.exception("could not record EventBridge metrics %s", names)

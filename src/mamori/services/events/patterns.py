@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 FIVE_BILLION = 5.0e9
 MAX_OR_COMBINATIONS = 1000
@@ -470,8 +471,8 @@ class Node:
     """One object level of a pattern: leaf fields, nested objects and `$or` groups."""
 
     leaves: dict[str, list[Matcher]] = field(default_factory=dict)
-    children: dict[str, "Node"] = field(default_factory=dict)
-    ors: list[list["Node"]] = field(default_factory=list)
+    children: dict[str, Node] = field(default_factory=dict)
+    ors: list[list[Node]] = field(default_factory=list)
 
     def combinations(self) -> int:
         total = 1

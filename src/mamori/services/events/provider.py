@@ -34,10 +34,10 @@ from mamori.services.events.archives import ArchivesMixin
 from mamori.services.events.connections import ConnectionsMixin
 from mamori.services.events.endpoints import EndpointsMixin, primary_bus
 from mamori.services.events.model import (
+    API_DESTINATION,
     ARCHIVE,
     BUS,
     CONNECTION,
-    API_DESTINATION,
     DEFAULT,
     RULE,
     RULE_NAME,
@@ -51,7 +51,13 @@ from mamori.services.events.model import (
     tags_out,
     validation,
 )
-from mamori.services.events.patterns import Num, PatternError, compile_pattern, parse_json, to_plain
+from mamori.services.events.patterns import (
+    Num,
+    PatternError,
+    compile_pattern,
+    parse_json,
+    to_plain,
+)
 from mamori.services.events.routing import Router
 from mamori.services.events.schedules import ScheduleError, parse_schedule
 

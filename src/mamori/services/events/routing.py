@@ -32,7 +32,7 @@ MATCHING_STATES = ("ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
 
 
 class Router:
-    def __init__(self, runtime: "Runtime") -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.deliverer = Deliverer(runtime, self.route_to_bus_target,
                                    lambda target, payload, rule_arn: connections.invoke_api_destination(

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from mamori.errors import AccessDenied, AwsError, NotImplementedOperation
 from mamori.gateway.context import Principal
@@ -77,7 +78,7 @@ class Deliverer:
     """Delivery of events to targets for one runtime. `route_to_bus` is the provider's
     router (for event-bus targets)."""
 
-    def __init__(self, runtime: "Runtime", route_to_bus: Callable[..., None],
+    def __init__(self, runtime: Runtime, route_to_bus: Callable[..., None],
                  api_call: Callable[[dict[str, Any], dict[str, Any], str], None]) -> None:
         self.runtime = runtime
         self.route_to_bus = route_to_bus
@@ -113,7 +114,7 @@ class Deliverer:
             found = failure
         except AwsError as exc:
             found = _failure_from(exc)
-        except Exception as exc:  # noqa: BLE001 - a target's bug must not break the caller
+        except Exception as exc:
             log.exception("delivery to %s failed", target.get("Arn"))
             found = Failure("INTERNAL_ERROR", str(exc), False)
         self._failed(rule, target, event, hops, attempt, first_try, at, found)
@@ -225,8 +226,7 @@ class Deliverer:
 
     def _logs(self, rule: dict[str, Any], group_arn: str, body: str, event: dict[str, Any]) -> None:
         group = arn_parts(group_arn)[5].split(":", 1)[1] if ":" in arn_parts(group_arn)[5] else ""
-        if group.endswith(":*"):
-            group = group[:-2]
+        group = group.removesuffix(":*")
         stream = event["id"]
         try:
             self._invoke(rule, "logs", "CreateLogStream", {"logGroupName": group, "logStreamName": stream}, group_arn)
