@@ -1,0 +1,118 @@
+"""CloudWatch benchmark: PutMetricData throughput beside moto, GetMetricData over a
+million data points. One run, both servers started fresh (bench/run.py's helpers).
+
+    python bench/cloudwatch_bench.py [--calls 2000] [--days 14] [--per-minute 5]
+
+- PutMetricData with 20 datums (one boto3 client, one thread): ops/s, p50, p99, for
+  moto's server and mamori (`serve --ephemeral`), and the ratio.
+- GetMetricData over 10 metrics at 1-minute resolution: `--days` days of minutes, each
+  minute `--per-minute` raw values (a Values array), so 10 x 14 x 1,440 x 5 = 1,008,000
+  stored data points by default (PutMetricData accepts two weeks of history, so the
+  million points are 5 samples a minute, not 69 days of one). Loaded through
+  PutMetricData, then 10 MetricStat queries (Sum, Average, Maximum, p99...) over the
+  whole range at Period 3600 and 300; the median of 7 calls is reported.
+
+Numbers go to bench/RESULTS.md by hand. Nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import datetime, timezone
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from run import client, measure, server  # noqa: E402
+
+
+def datums(i: int) -> list[dict]:
+    return [{"MetricName": f"m{k}", "Dimensions": [{"Name": "Host", "Value": f"h{k % 4}"}], "Value": float(i + k),
+             "Unit": "Count"} for k in range(20)]
+
+
+def put_throughput(endpoint: str, calls: int) -> dict[str, float]:
+    cw = client(endpoint, "cloudwatch")
+    counter = iter(range(10 ** 9))
+    return measure(lambda: cw.put_metric_data(Namespace="Bench/Put", MetricData=datums(next(counter))), calls)
+
+
+def load_million(endpoint: str, days: int, per_minute: int) -> tuple[int, float, float]:
+    cw = client(endpoint, "cloudwatch")
+    now = int(time.time()) // 60 * 60
+    start = now - days * 86400 + 3600  # inside PutMetricData's two weeks
+    minutes = (now - start) // 60
+    values = [float(v) for v in range(1, per_minute + 1)]
+    total = 0
+    t0 = time.perf_counter()
+    for k in range(10):
+        batch = []
+        for m in range(minutes):
+            batch.append({"MetricName": "load", "Dimensions": [{"Name": "Node", "Value": f"n{k}"}],
+                          "Timestamp": start + m * 60, "Values": [v + (m % 7) for v in values]})
+            if len(batch) == 1000:
+                cw.put_metric_data(Namespace="Bench/Million", MetricData=batch)
+                total += len(batch) * per_minute
+                batch = []
+        if batch:
+            cw.put_metric_data(Namespace="Bench/Million", MetricData=batch)
+            total += len(batch) * per_minute
+    return total, time.perf_counter() - t0, float(start)
+
+
+def query_million(endpoint: str, start: float, period: int, runs: int = 7) -> tuple[float, int]:
+    cw = client(endpoint, "cloudwatch")
+    stats = ["Sum", "Average", "Maximum", "Minimum", "SampleCount", "Sum", "Average", "Maximum", "p99", "p50"]
+    queries = [{"Id": f"q{k}", "MetricStat": {"Metric": {"Namespace": "Bench/Million", "MetricName": "load",
+                                                        "Dimensions": [{"Name": "Node", "Value": f"n{k}"}]},
+                                             "Period": period, "Stat": stats[k]}} for k in range(10)]
+    end = datetime.now(timezone.utc)
+    begin = datetime.fromtimestamp(start, timezone.utc)
+    samples, points = [], 0
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        out = cw.get_metric_data(MetricDataQueries=queries, StartTime=begin, EndTime=end)
+        samples.append(time.perf_counter() - t0)
+        points = sum(len(r["Values"]) for r in out["MetricDataResults"])
+    return statistics.median(samples), points
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--per-minute", type=int, default=5)
+    args = parser.parse_args()
+
+    rows = {}
+    for kind in ("moto", "mamori"):
+        with server(kind) as (endpoint, _startup, _proc):
+            rows[kind] = put_throughput(endpoint, args.calls)
+            if kind == "mamori":
+                stored, load_s, start = load_million(endpoint, args.days, args.per_minute)
+                hourly = query_million(endpoint, start, 3600)
+                five = query_million(endpoint, start, 300)
+
+    print(f"# cloudwatch bench, {time.strftime('%Y-%m-%d')}, {platform.machine()} {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}")
+    print()
+    print("| target | operation | ops/s | p50 ms | p99 ms |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for kind, m in rows.items():
+        print(f"| {kind} | PutMetricData (20 datums) | {m['ops']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} |")
+    print()
+    print(f"- PutMetricData: mamori / moto = {rows['mamori']['ops'] / rows['moto']['ops']:.2f}x")
+    print(f"- loaded {stored:,} data points (10 metrics, 1-minute, {args.per_minute} values a minute, "
+          f"{args.days} days) through PutMetricData in {load_s:.1f} s")
+    print(f"- GetMetricData, 10 queries over all of them, Period 3600: median {hourly[0] * 1000:.0f} ms "
+          f"({hourly[1]:,} data points returned)")
+    print(f"- GetMetricData, 10 queries over all of them, Period 300: median {five[0] * 1000:.0f} ms "
+          f"({five[1]:,} data points returned)")
+
+
+if __name__ == "__main__":
+    main()
