@@ -105,6 +105,7 @@ class MetricStore:
         self._tmp = None if data_dir is not None else tempfile.mkdtemp(prefix="mamori-metrics-")
         self._journal = Path(data_dir or self._tmp) / JOURNAL_FILE
         self._ids: dict[MetricKey, int] = {}
+        self._dims_cache: dict[tuple, str] = {}
         self._last_put: dict[int, float] = {}
         self._dirty_last_put: set[int] = set()
         self._pending = 0
@@ -126,6 +127,17 @@ class MetricStore:
         telemetry.on_reset(self._clear)
 
     # -- writing ---------------------------------------------------------------------
+
+    def dims_key(self, dimensions: Iterable[dict[str, str]] | None) -> str:
+        """`dims_key`, memoized (it runs for every datum of every PutMetricData)."""
+        pairs = tuple(sorted((d["Name"], d["Value"]) for d in dimensions or ()))
+        key = self._dims_cache.get(pairs)
+        if key is None:
+            key = json.dumps(pairs, separators=(",", ":"), ensure_ascii=False)
+            if len(self._dims_cache) > 100_000:
+                self._dims_cache.clear()
+            self._dims_cache[pairs] = key
+        return key
 
     def metric_id(self, account: str, region: str, namespace: str, name: str, dims: str, now: float) -> int:
         key = (account, region, namespace, name, dims)

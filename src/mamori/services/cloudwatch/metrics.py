@@ -34,7 +34,7 @@ from mamori.services.cloudwatch.model import (
     period_allowed,
 )
 from mamori.services.cloudwatch.statistics import BASIC, Statistic, parse_statistic
-from mamori.store.metrics import UNIT_CODE, UNITS, MetricStore, dims_from_key, dims_key
+from mamori.store.metrics import UNIT_CODE, UNITS, MetricStore, dims_from_key
 
 MAX_VALUE = 2.0 ** 360
 MAX_DATUMS = 1000
@@ -150,7 +150,7 @@ class MetricOperations:
                 )
             if datum.get("Counts") is not None and "Values" not in has:
                 raise combination(f"The parameter {where}.Counts requires {where}.Values.")
-            dk = dims_key(dims)
+            dk = self.metric_store.dims_key(dims)
             if not has:
                 raise missing(f"The parameter {where}.Value is required.")
             if has[0] == "Value":
@@ -198,7 +198,7 @@ class MetricOperations:
     ) -> dict[float, float]:
         """Period start -> value of one statistic, ascending, periods with data only."""
         store = self.metric_store
-        mid = store.find(account, region, namespace, name, dims_key(dims))
+        mid = store.find(account, region, namespace, name, store.dims_key(dims))
         now = self.runtime.clock.time()
         if mid is None:
             return {}
@@ -277,7 +277,7 @@ class MetricOperations:
         label = request["MetricName"]
         store = self.metric_store
         mid = store.find(ctx.account_id, ctx.region, request["Namespace"], request["MetricName"],
-                         dims_key(request.get("Dimensions")))
+                         store.dims_key(request.get("Dimensions")))
         if mid is None or not period_allowed(origin, now, period) or (unit and unit not in UNIT_CODE):
             return {"Label": label, "Datapoints": []}
         unit_code = UNIT_CODE[unit] if unit else None
