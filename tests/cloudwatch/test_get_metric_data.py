@@ -113,7 +113,7 @@ def test_division_by_zero_says_points_were_dropped(cw):
     ([{"Id": "a", "Expression": "1 + 1", "Period": 60}], "SEARCH"),
     ([{"Id": "a", "MetricStat": {"Metric": {"Namespace": "x", "MetricName": "y"}, "Period": 45, "Stat": "Sum"}}], "Period"),
     ([{"Id": "a", "MetricStat": {"Metric": {"Namespace": "x", "MetricName": "y"}, "Period": 60, "Stat": "p200"}}], "Stat"),
-    ([{"Id": "a", "Expression": "SELECT AVG(CPUUtilization) FROM \"AWS/EC2\""}], "Error in expression"),
+    ([{"Id": "a", "Expression": "SELECT AVG(CPUUtilization) FROM \"AWS/EC2\""}], "Metrics Insights"),
 ], ids=["id-case", "dup", "neither", "cycle", "no-return", "period-no-search", "period-45", "bad-stat", "insights"])
 def test_query_validation(cw, queries, fragment):
     t = int(time.time()) - 600

@@ -136,12 +136,13 @@ class MetricDataOperations:
                 if not valid_period(int(ms.get("Period") or 0)):
                     raise validation(f"The parameter {where}.MetricStat.Period must be 1, 5, 10, 20, 30, or a multiple of 60.")
             else:
+                if q["Expression"].lstrip().upper().startswith("SELECT "):
+                    raise validation(f"Error in expression {qid}: Metrics Insights queries (SELECT ...) are not "
+                                     "supported by mamori.")
                 try:
                     tree = parse(q["Expression"])
                 except MathSyntaxError as exc:
                     raise validation(f"Error in expression {qid}: {exc}") from None
-                if q["Expression"].lstrip().upper().startswith("SELECT "):
-                    raise validation(f"Error in expression {qid}: Metrics Insights queries are not supported by mamori.")
                 if q.get("Period") is not None and "SEARCH" not in calls(tree):
                     raise validation(f"The parameter {where}.Period is only valid with a SEARCH expression.")
                 trees[qid] = tree

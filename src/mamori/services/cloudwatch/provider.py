@@ -13,7 +13,13 @@ all three and the provider never knows which one a call used.
 
 Public methods for other services and the alarms: `record_metric_data`,
 `metric_series`, `evaluate_metric_data` (signatures in their modules), and
-`resource_tags` / `save_tags` / `drop_tags`.
+`resource_tags` / `save_tags` / `drop_tags` (tags.py).
+
+Hook for the alarms: when the class has `anomaly_band(account, region, series, width,
+start, end) -> [(label, {timestamp: value}), ...]` (the lower and upper band of the
+anomaly detector model for `series`, a math.evaluate.Series with `meta` naming the
+metric and stat), metric math's ANOMALY_DETECTION_BAND uses it; without it the
+function is refused with a clear message.
 """
 
 from __future__ import annotations
