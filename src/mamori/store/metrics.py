@@ -143,7 +143,7 @@ class MetricStore:
         key = (account, region, namespace, name, dims)
         mid = self._ids.get(key)
         if mid is None:
-            with self.lock:
+            with self.lock:  # noqa: SIM117 - checked again under the lock
                 mid = self._ids.get(key)
                 if mid is None:
                     mid = self._next_id
@@ -201,9 +201,12 @@ class MetricStore:
 
     def metrics(self, account: str, region: str) -> list[tuple[int, str, str, str, float]]:
         """(id, namespace, name, dims JSON, last_put) of every metric of an account and Region."""
+        with self.lock:  # scheduler jobs (alarms) may read while a request adds a metric
+            items = list(self._ids.items())
+            last_put = dict(self._last_put)
         return [
-            (mid, key[2], key[3], key[4], self._last_put.get(mid, 0.0))
-            for key, mid in self._ids.items()
+            (mid, key[2], key[3], key[4], last_put.get(mid, 0.0))
+            for key, mid in items
             if key[0] == account and key[1] == region
         ]
 

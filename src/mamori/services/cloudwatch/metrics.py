@@ -230,7 +230,10 @@ class MetricOperations:
         return out
 
     def metric_series(self, account_id: str, region: str, metric_stat: dict, start: float, end: float) -> list[tuple[float, float]]:
-        """(period start, value) ascending for a MetricStat shape, periods with data only."""
+        """(period start, value) ascending for a MetricStat shape, periods with data only.
+        Periods start at `start` rounded down to the minute (to the period when it is
+        under a minute), as GetMetricData's do: pass period-aligned starts to get
+        clock-aligned periods."""
         metric = metric_stat.get("Metric") or {}
         stat = parse_statistic(metric_stat.get("Stat", ""))
         if stat is None:
