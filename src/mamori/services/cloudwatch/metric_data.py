@@ -26,12 +26,13 @@ from typing import Any
 
 from mamori.errors import AwsError
 from mamori.gateway.context import RequestContext
-from mamori.services.cloudwatch.math.evaluate import Evaluator, MathError, Series
-from mamori.services.cloudwatch.math.parser import MathSyntaxError, calls, parse, references
-from mamori.services.cloudwatch.math.search import SearchSyntaxError, compile_search, search_label
+from typing import TYPE_CHECKING
 from mamori.services.cloudwatch.model import align_start, epoch, valid_period, validation
 from mamori.services.cloudwatch.statistics import parse_statistic
 from mamori.store.metrics import dims_from_key
+
+if TYPE_CHECKING:  # pragma: no cover - the math modules load on first use (start-up time)
+    from mamori.services.cloudwatch.math.evaluate import Series
 
 MAX_QUERIES = 500
 DEFAULT_MAX_POINTS = 100_800
@@ -107,6 +108,10 @@ class MetricDataOperations:
         self, account: str, region: str, queries: list[dict], start: float, end: float,
         all_ids: bool = False, with_search_auth: Any = None,
     ) -> tuple[list[tuple[dict, Series]], list[dict[str, str]]]:
+        from mamori.services.cloudwatch.math.evaluate import Evaluator, MathError, Series
+        from mamori.services.cloudwatch.math.parser import MathSyntaxError, calls, parse
+        from mamori.services.cloudwatch.math.search import SearchSyntaxError, compile_search, search_label
+
         if not queries:
             raise validation("The parameter MetricDataQueries is required.")
         if len(queries) > MAX_QUERIES:
@@ -242,6 +247,8 @@ class MetricDataOperations:
 
 def _order(trees: dict[str, Any]) -> list[str]:
     """Expression ids in evaluation order; cycles are refused."""
+    from mamori.services.cloudwatch.math.parser import references
+
     order: list[str] = []
     state: dict[str, int] = {}
 
@@ -264,6 +271,9 @@ def _order(trees: dict[str, Any]) -> list[str]:
 
 def _check_dropped(q: dict, tree: Any, value: Series, values: dict[str, Any]) -> None:
     """Division by zero and other non-numeric results drop points; AWS says so."""
+    from mamori.services.cloudwatch.math.evaluate import Series
+    from mamori.services.cloudwatch.math.parser import references
+
     if not isinstance(tree, tuple) or tree[0] != "bin" or tree[1] not in ("/", "^"):
         return
     inputs = [values.get(r) for r in references(tree)]
