@@ -44,6 +44,7 @@ MAX_POINTS = 1440
 LIST_PAGE = 500
 NAMESPACE = re.compile(r"^[A-Za-z0-9.\-_/#: ]+$")
 ROLL_UP_EVERY = 3600
+_VALUE_KINDS = ("Value", "StatisticValues", "Values")
 
 
 class MetricOperations:
@@ -113,62 +114,61 @@ class MetricOperations:
     def _validate_data(self, data: list[dict[str, Any]], now: float, check_age: bool = True) -> list[tuple]:
         rows: list[tuple] = []
         for i, datum in enumerate(data, 1):
-            where = f"MetricData.member.{i}"
             name = datum.get("MetricName")
             if not name:
-                raise missing(f"The parameter {where}.MetricName is required.")
+                raise missing(f"The parameter MetricData.member.{i}.MetricName is required.")
             dims = datum.get("Dimensions") or []
             if len(dims) > MAX_DIMENSIONS:
-                raise invalid(f"The collection {where}.Dimensions must not have a size greater than {MAX_DIMENSIONS}.")
+                raise invalid(f"The collection MetricData.member.{i}.Dimensions must not have a size greater than {MAX_DIMENSIONS}.")
             seen: set[str] = set()
             for j, d in enumerate(dims, 1):
                 if not d.get("Name"):
-                    raise missing(f"The parameter {where}.Dimensions.member.{j}.Name is required.")
+                    raise missing(f"The parameter MetricData.member.{i}.Dimensions.member.{j}.Name is required.")
                 if not d.get("Value"):
-                    raise missing(f"The parameter {where}.Dimensions.member.{j}.Value is required.")
+                    raise missing(f"The parameter MetricData.member.{i}.Dimensions.member.{j}.Value is required.")
                 if d["Name"] in seen:
-                    raise invalid(f"No metric may have duplicate dimension names: {d['Name']} in {where}.Dimensions.")
+                    raise invalid(f"No metric may have duplicate dimension names: {d['Name']} in MetricData.member.{i}.Dimensions.")
                 seen.add(d["Name"])
             res = datum.get("StorageResolution", 60)
             if res not in (1, 60):
-                raise invalid(f"The value {res} for parameter {where}.StorageResolution is invalid.")
+                raise invalid(f"The value {res} for parameter MetricData.member.{i}.StorageResolution is invalid.")
             unit_name = datum.get("Unit") or "None"
             if unit_name not in UNIT_CODE:
-                raise invalid(f"The value {unit_name} for parameter {where}.Unit is invalid.")
+                raise invalid(f"The value {unit_name} for parameter MetricData.member.{i}.Unit is invalid.")
             unit = UNIT_CODE[unit_name]
             ts = epoch(datum["Timestamp"]) if datum.get("Timestamp") is not None else now
             if check_age:
                 if ts < now - TWO_WEEKS:
-                    raise invalid(f"The parameter {where}.Timestamp must specify a time no more than two weeks in the past.")
+                    raise invalid(f"The parameter MetricData.member.{i}.Timestamp must specify a time no more than two weeks in the past.")
                 if ts > now + TWO_HOURS:
-                    raise invalid(f"The parameter {where}.Timestamp must specify a time no more than two hours in the future.")
+                    raise invalid(f"The parameter MetricData.member.{i}.Timestamp must specify a time no more than two hours in the future.")
             ts = math.floor(ts / res) * res
-            has = [k for k in ("Value", "StatisticValues", "Values") if datum.get(k) is not None]
+            has = [k for k in _VALUE_KINDS if datum.get(k) is not None]
             if len(has) > 1:
                 raise combination(
-                    f"The parameters {where}.{has[0]} and {where}.{has[1]} are mutually exclusive and you have specified both."
+                    f"The parameters MetricData.member.{i}.{has[0]} and MetricData.member.{i}.{has[1]} are mutually exclusive and you have specified both."
                 )
             if datum.get("Counts") is not None and "Values" not in has:
-                raise combination(f"The parameter {where}.Counts requires {where}.Values.")
+                raise combination(f"The parameter MetricData.member.{i}.Counts requires MetricData.member.{i}.Values.")
             dk = self.metric_store.dims_key(dims)
             if not has:
-                raise missing(f"The parameter {where}.Value is required.")
+                raise missing(f"The parameter MetricData.member.{i}.Value is required.")
             if has[0] == "Value":
-                v = _number(datum["Value"], f"{where}.Value")
+                v = _number(datum["Value"], i, "Value")
                 rows.append((name, dk, ts, res, unit, 1.0, v, v, v, v))
             elif has[0] == "StatisticValues":
                 sv = datum["StatisticValues"]
                 parts = {}
                 for key in ("SampleCount", "Sum", "Minimum", "Maximum"):
                     if sv.get(key) is None:
-                        raise missing(f"The parameter {where}.StatisticValues.{key} is required.")
-                    parts[key] = _number(sv[key], f"{where}.StatisticValues.{key}")
+                        raise missing(f"The parameter MetricData.member.{i}.StatisticValues.{key} is required.")
+                    parts[key] = _number(sv[key], i, "StatisticValues." + key)
                 if parts["SampleCount"] <= 0:
-                    raise invalid(f"The parameter {where}.StatisticValues.SampleCount must be greater than 0.")
+                    raise invalid(f"The parameter MetricData.member.{i}.StatisticValues.SampleCount must be greater than 0.")
                 if parts["Minimum"] > parts["Maximum"]:
                     raise invalid(
-                        f"The parameter {where}.StatisticValues.Maximum must be greater than or equal to "
-                        f"{where}.StatisticValues.Minimum."
+                        f"The parameter MetricData.member.{i}.StatisticValues.Maximum must be greater than or equal to "
+                        f"MetricData.member.{i}.StatisticValues.Minimum."
                     )
                 exact = parts["SampleCount"] == 1 or parts["Minimum"] == parts["Maximum"]
                 rows.append((name, dk, ts, res, unit, parts["SampleCount"], parts["Sum"], parts["Minimum"],
@@ -177,14 +177,14 @@ class MetricOperations:
                 values = datum["Values"]
                 counts = datum.get("Counts")
                 if len(values) > MAX_VALUES:
-                    raise invalid(f"The collection {where}.Values must not have a size greater than {MAX_VALUES}.")
+                    raise invalid(f"The collection MetricData.member.{i}.Values must not have a size greater than {MAX_VALUES}.")
                 if counts is not None and len(counts) != len(values):
-                    raise invalid(f"The parameters {where}.Values and {where}.Counts must be of the same size.")
+                    raise invalid(f"The parameters MetricData.member.{i}.Values and MetricData.member.{i}.Counts must be of the same size.")
                 for k, raw in enumerate(values):
-                    v = _number(raw, f"{where}.Values.member.{k + 1}")
-                    c = 1.0 if counts is None else _number(counts[k], f"{where}.Counts.member.{k + 1}")
+                    v = _number(raw, i, "Values", k + 1)
+                    c = 1.0 if counts is None else _number(counts[k], i, "Counts", k + 1)
                     if c < 0:
-                        raise invalid(f"The value {c} for parameter {where}.Counts.member.{k + 1} is invalid.")
+                        raise invalid(f"The value {c} for parameter MetricData.member.{i}.Counts.member.{k + 1} is invalid.")
                     if c == 0:
                         continue
                     rows.append((name, dk, ts, res, unit, c, v * c, v, v, v))
@@ -346,13 +346,16 @@ class MetricOperations:
         return result
 
 
-def _number(raw: Any, where: str) -> float:
+def _number(raw: Any, i: int, member: str, k: int | None = None) -> float:
+    """A datum's number (within +-2^360, not NaN or infinite); the parameter path is
+    only spelled out for an error."""
     try:
         v = float(raw)
     except (TypeError, ValueError):
-        raise invalid(f"The value {raw} for parameter {where} is invalid.") from None
-    if math.isnan(v) or math.isinf(v) or abs(v) > MAX_VALUE:
-        raise invalid(f"The value {raw} for parameter {where} is invalid.")
+        v = math.nan
+    if not -MAX_VALUE <= v <= MAX_VALUE:  # NaN fails this too
+        path = f"MetricData.member.{i}.{member}" + ("" if k is None else f".member.{k}")
+        raise invalid(f"The value {raw} for parameter {path} is invalid.")
     return v
 
 
