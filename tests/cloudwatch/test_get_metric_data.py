@@ -151,3 +151,19 @@ def test_public_methods_for_other_services(mamori, cw_json):
     assert listed == [{"Namespace": ns, "MetricName": "IncomingLogEvents", "Dimensions": dims}]
     # Other accounts see nothing of it.
     assert provider.metric_series("111122223333", mamori.region, ms, t, t + 600) == []
+
+
+def test_a_range_too_long_to_fill_is_refused(cw):
+    t = int(time.time()) - 13 * 86400
+    with pytest.raises(ClientError) as err:
+        cw.get_metric_data(MetricDataQueries=[{"Id": "e", "Expression": "TIME_SERIES(1)", "Period": 1}],
+                           StartTime=t, EndTime=t + 12 * 86400)
+    # Period on an expression is only for SEARCH: refused either way, never a 500.
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    ns, t0 = _setup(cw, 1)
+    with pytest.raises(ClientError) as err:
+        cw.get_metric_data(MetricDataQueries=[{"Id": "m", "MetricStat": _stat(ns, period=1), "ReturnData": False},
+                                              {"Id": "e", "Expression": "FILL(m, 0)"}],
+                           StartTime=t0 - 12 * 86400, EndTime=t0 + 600)
+    assert err.value.response["Error"]["Code"] == "ValidationError"
+    assert "more than 1,000,000 periods" in err.value.response["Error"]["Message"]

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover - the math modules load on first use (star
 MAX_QUERIES = 500
 DEFAULT_MAX_POINTS = 100_800
 MAX_SEARCH_RESULTS = 500
+MAX_GRID = 1_000_000  # periods FILL / TIME_SERIES / scalars may fill in one call
 ID = re.compile(r"^[a-z][A-Za-z0-9_]*$")
 LABEL_VAR = re.compile(r"\$\{([^}]*)\}")
 TIMEZONE = re.compile(r"^([+-])(\d{2})(\d{2})$")
@@ -175,6 +176,9 @@ class MetricDataOperations:
         grid_cache: list[float] = []
 
         def grid() -> list[float]:
+            if (end - origin) / period > MAX_GRID:
+                raise validation(f"The time range holds more than {MAX_GRID:,} periods of {period} seconds: "
+                                 "increase the period or shorten the range.")
             if not grid_cache:
                 t = origin
                 while t < end:
