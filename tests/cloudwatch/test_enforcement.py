@@ -16,7 +16,7 @@ def _doc(*statements):
 
 @pytest.fixture
 def cw_user(mamori, cw_models):
-    from conftest import client_for
+    from cw_clients import client_for
 
     iam = mamori.client("iam")
     name = f"cw-{uuid.uuid4().hex[:8]}"

@@ -24,7 +24,7 @@ POINTS = 10
 
 @pytest.fixture(scope="module")
 def world(mamori, cw_models):
-    from conftest import client_for
+    from cw_clients import client_for
 
     cw = client_for(mamori, cw_models, "json")
     ns = "MathCases/" + uuid.uuid4().hex[:8]

@@ -85,7 +85,7 @@ def test_dimension_and_datum_limits(cw_json):
 
 
 def test_bad_unit_is_refused(mamori, cw_models):
-    from conftest import client_for
+    from cw_clients import client_for
     from botocore.config import Config
 
     cw = client_for(mamori, cw_models, "json", config=Config(parameter_validation=False, retries={"max_attempts": 1}))
