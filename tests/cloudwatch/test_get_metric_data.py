@@ -42,15 +42,17 @@ def test_scan_by_and_default_labels(cw):
     assert all(r["StatusCode"] == "Complete" for r in asc["MetricDataResults"])
 
 
-def test_dynamic_labels_and_timezone(cw):
+def test_dynamic_labels_and_timezone(cw, mamori):
+    cw_account = mamori.account_id
     ns, t = _setup(cw, 4)
     q = [{"Id": "m1", "MetricStat": _stat(ns),
-          "Label": "${PROP('Dim.Host')} ${PROP('MetricName')} max=${MAX} last=${LAST} n=${DATAPOINT_COUNT} at ${LAST_TIME}"}]
+          "Label": "${PROP('Dim.Host')} ${PROP('MetricName')} max=${MAX} last=${LAST} n=${DATAPOINT_COUNT} at ${LAST_TIME}"
+                   " range=${MIN_MAX_RANGE} ${PROP('Period')}s ${PROP('Stat')} ${PROP('AccountId')}"}]
     [r] = cw.get_metric_data(MetricDataQueries=q, StartTime=t, EndTime=t + 600,
                              LabelOptions={"Timezone": "+0130"})["MetricDataResults"]
     from datetime import datetime, timedelta, timezone
     last = (datetime.fromtimestamp(t + 180, timezone.utc) + timedelta(minutes=90)).strftime("%Y-%m-%dT%H:%M:%S")
-    assert r["Label"] == f"web-1 req max=4 last=4 n=4 at {last}+0130"
+    assert r["Label"] == f"web-1 req max=4 last=4 n=4 at {last}+0130 range=3 60s Sum {cw_account}"
     with pytest.raises(ClientError) as err:
         cw.get_metric_data(MetricDataQueries=q, StartTime=t, EndTime=t + 600, LabelOptions={"Timezone": "UTC"})
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

@@ -170,6 +170,7 @@ class MetricDataOperations:
             values[qid] = Series(points, metric.get("MetricName", ""), {
                 "MetricName": metric.get("MetricName", ""), "Namespace": metric.get("Namespace", ""),
                 "Dimensions": metric.get("Dimensions") or [], "Period": int(ms["Period"]), "Stat": ms["Stat"],
+                "AccountId": account, "Region": region,
             }, qid)
 
         origin = align_start(start, now, period)
@@ -212,6 +213,7 @@ class MetricDataOperations:
                 points = self.fetch(account, region, ns, name, dim_list, stat, search_period, start, end)
                 out.append(Series(points, search_label((ns, name, dims)), {
                     "MetricName": name, "Namespace": ns, "Dimensions": dim_list, "Period": search_period, "Stat": stat_text,
+                    "AccountId": account, "Region": region,
                 }))
             return out
 
@@ -337,12 +339,10 @@ def _label(q: dict, series: Series, offset: int) -> str:
                     if d["Name"] == key[4:]:
                         return d["Value"]
                 return ""
-            if key in ("MetricName", "Namespace", "Stat"):
+            if key in ("MetricName", "Namespace", "Stat", "Period", "AccountId", "Region"):
                 return str(meta.get(key, ""))
-            if key == "Period":
-                return str(meta.get("Period", ""))
-            if key == "AccountId":
-                return ""
+            if key == "AccountLabel":  # cross-account observability labels: none here
+                return str(meta.get("AccountId", ""))
             return m.group(0)
         if name == "LABEL":
             return series.label
@@ -352,6 +352,7 @@ def _label(q: dict, series: Series, offset: int) -> str:
             "MAX": lambda: number(max(xs)), "MIN": lambda: number(min(xs)), "SUM": lambda: number(math.fsum(xs)),
             "AVG": lambda: number(math.fsum(xs) / len(xs)), "FIRST": lambda: number(xs[0]), "LAST": lambda: number(xs[-1]),
             "DATAPOINT_COUNT": lambda: str(len(xs)), "FIRST_TIME": lambda: fmt_time(ts[0]),
+            "FIRST_LAST_RANGE": lambda: number(xs[-1] - xs[0]), "MIN_MAX_RANGE": lambda: number(max(xs) - min(xs)),
             "LAST_TIME": lambda: fmt_time(ts[-1]),
             "MIN_TIME": lambda: fmt_time(ts[xs.index(min(xs))]), "MAX_TIME": lambda: fmt_time(ts[xs.index(max(xs))]),
         }
