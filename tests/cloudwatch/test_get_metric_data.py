@@ -107,7 +107,7 @@ def test_division_by_zero_says_points_were_dropped(cw):
 
 
 @pytest.mark.parametrize("queries, fragment", [
-    ([{"Id": "M1", "Expression": "1"}], "Id"),
+    ([{"Id": "M1", "Expression": "1"}], "is not matching the expected pattern ^[a-z][a-zA-Z0-9_]*$"),
     ([{"Id": "a", "Expression": "1"}, {"Id": "a", "Expression": "2"}], "not unique"),
     ([{"Id": "a"}], "Exactly one"),
     ([{"Id": "a", "Expression": "b"}, {"Id": "b", "Expression": "a"}], "Circular"),

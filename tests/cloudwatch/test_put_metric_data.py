@@ -63,11 +63,12 @@ def test_aws_namespaces_are_refused(cw):
      "InvalidParameterValue", "Maximum"),
     ({"MetricName": "m", "StatisticValues": {"SampleCount": 0, "Sum": 1, "Minimum": 1, "Maximum": 1}},
      "InvalidParameterValue", "SampleCount"),
-    ({"MetricName": "m"}, "MissingParameter", "Value"),
+    ({"MetricName": "m"}, "InvalidParameterCombination", "At least one of the parameters MetricData.member.1.Value"),
+    ({"MetricName": "m", "Value": 1.0, "Counts": [1.0]}, "InvalidParameterCombination", "Counts"),
     ({"MetricName": "m", "Value": 1.0, "Dimensions": [{"Name": "a", "Value": "1"}, {"Name": "a", "Value": "2"}]},
      "InvalidParameterValue", "duplicate"),
 ], ids=["value+stats", "value+values", "counts-size", "151-values", "too-big", "resolution", "old", "future",
-        "min>max", "count0", "no-value", "dup-dimension"])
+        "min>max", "count0", "no-value", "counts-alone", "dup-dimension"])
 def test_datum_validation(cw, datum, code, fragment):
     got_code, message, status = _error(cw.put_metric_data, Namespace=_ns(), MetricData=[datum])
     assert (got_code, status) == (code, 400)

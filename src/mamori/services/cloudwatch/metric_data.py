@@ -124,8 +124,9 @@ class MetricDataOperations:
             where = f"MetricDataQueries.member.{i}"
             qid = q.get("Id") or ""
             if not ID.match(qid):
-                raise validation(f"The value {qid} for parameter {where}.Id is invalid. It must start with a lowercase "
-                                 "letter and contain only letters, numbers and underscores.")
+                # AWS's words (seen in the wild)
+                raise validation(f"The value {qid} for parameter {where}.Id is not matching the expected pattern "
+                                 "^[a-z][a-zA-Z0-9_]*$.")
             if qid in by_id:
                 raise validation(f"The value {qid} for parameter {where}.Id is not unique.")
             kinds = [k for k in ("MetricStat", "Expression") if q.get(k)]

@@ -77,7 +77,8 @@ class MetricOperations:
         if namespace.startswith("AWS/"):
             # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html
             raise invalid("The value AWS/ for parameter Namespace is invalid.")
-        if not NAMESPACE.match(namespace) or namespace.startswith(":"):
+        # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Namespace
+        if not NAMESPACE.match(namespace) or namespace.startswith(":") or not namespace.strip():
             raise invalid(f"The value {namespace} for parameter Namespace is invalid.")
         data = request.get("MetricData")
         if not data:
@@ -151,8 +152,9 @@ class MetricOperations:
             if datum.get("Counts") is not None and "Values" not in has:
                 raise combination(f"The parameter MetricData.member.{i}.Counts requires MetricData.member.{i}.Values.")
             dk = self.metric_store.dims_key(dims)
-            if not has:
-                raise missing(f"The parameter MetricData.member.{i}.Value is required.")
+            if not has:  # AWS's words (seen in the wild)
+                raise combination(f"At least one of the parameters MetricData.member.{i}.Value and "
+                                  f"MetricData.member.{i}.StatisticValues must be specified.")
             if has[0] == "Value":
                 v = _number(datum["Value"], i, "Value")
                 rows.append((name, dk, ts, res, unit, 1.0, v, v, v, v))
