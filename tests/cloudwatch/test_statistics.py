@@ -98,7 +98,9 @@ def test_the_1440_datapoint_limit(cw):
         cw.get_metric_statistics(Namespace=_ns(), MetricName="m", StartTime=t, EndTime=t + 1441 * 60, Period=60,
                                  Statistics=["Sum"])
     assert err.value.response["Error"]["Code"] == "InvalidParameterCombination"
-    assert "exceeds the limit of 1,440" in err.value.response["Error"]["Message"]
+    assert err.value.response["Error"]["Message"] == (
+        "You have requested up to 1441 datapoints, which exceeds the limit of 1440. "
+        "You may reduce the datapoints requested by increasing Period, or decreasing the time range.")
     out = cw.get_metric_statistics(Namespace=_ns(), MetricName="m", StartTime=t, EndTime=t + 1440 * 60, Period=60,
                                    Statistics=["Sum"])
     assert out["Datapoints"] == []

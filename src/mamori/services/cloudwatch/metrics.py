@@ -273,9 +273,10 @@ class MetricOperations:
         origin = align_start(start, now, period)
         requested = math.ceil((end - origin) / period)
         if requested > MAX_POINTS:
-            # The wording AWS answers with (a common error in the wild).
+            # The wording AWS answers with (a common error in the wild, e.g.
+            # https://github.com/cloud-custodian/cloud-custodian/issues/7683).
             raise combination(
-                f"You have requested up to {requested:,} datapoints, which exceeds the limit of {MAX_POINTS:,}. "
+                f"You have requested up to {requested} datapoints, which exceeds the limit of {MAX_POINTS}. "
                 "You may reduce the datapoints requested by increasing Period, or decreasing the time range."
             )
         unit = request.get("Unit")
