@@ -57,7 +57,8 @@ def test_aws_namespaces_are_refused(cw):
     ({"MetricName": "m", "Values": [float(i) for i in range(151)]}, "InvalidParameterValue", "150"),
     ({"MetricName": "m", "Value": 2.0 ** 361}, "InvalidParameterValue", "MetricData.member.1.Value"),
     ({"MetricName": "m", "Value": 1.0, "StorageResolution": 30}, "InvalidParameterValue", "StorageResolution"),
-    ({"MetricName": "m", "Value": 1.0, "Timestamp": time.time() - 15 * 86400}, "InvalidParameterValue", "two weeks"),
+    ({"MetricName": "m", "Value": 1.0, "Timestamp": time.time() - 15 * 86400}, "InvalidParameterValue",
+     "The parameter MetricData.member.1.Timestamp must specify a time within the past two weeks."),
     ({"MetricName": "m", "Value": 1.0, "Timestamp": time.time() + 3 * 3600}, "InvalidParameterValue", "two hours"),
     ({"MetricName": "m", "StatisticValues": {"SampleCount": 2, "Sum": 1, "Minimum": 5, "Maximum": 1}},
      "InvalidParameterValue", "Maximum"),
@@ -125,3 +126,15 @@ def test_a_full_batch_arrives_compressed_and_is_stored(cw):
     [dp] = _stats(cw, ns, "big", t, t + 60, stats=("SampleCount", "Sum"))
     assert dp["SampleCount"] == 3000
     assert dp["Sum"] == sum(i + 2 * (i + 1000) for i in range(1000))
+
+
+def test_every_datum_out_of_range_is_named(cw_json):
+    old = time.time() - 20 * 86400
+    with pytest.raises(ClientError) as err:
+        cw_json.put_metric_data(Namespace=_ns(), MetricData=[
+            {"MetricName": "m", "Value": 1.0, "Timestamp": old},
+            {"MetricName": "m", "Value": 1.0},
+            {"MetricName": "m", "Value": 1.0, "Timestamp": old}])
+    assert err.value.response["Error"]["Message"].split("\n") == [
+        "The parameter MetricData.member.1.Timestamp must specify a time within the past two weeks.",
+        "The parameter MetricData.member.3.Timestamp must specify a time within the past two weeks."]

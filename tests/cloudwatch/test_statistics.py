@@ -112,11 +112,14 @@ def test_the_1440_datapoint_limit(cw):
     ({"ExtendedStatistics": ["p101"]}, "InvalidParameterValue"),
     ({"ExtendedStatistics": ["TM(10%:20)"]}, "InvalidParameterValue"),
     ({"Statistics": ["Sum"], "Period": 45}, "InvalidParameterValue"),
-], ids=["none", "bad-stat", "p101", "mixed-bounds", "period-45"])
+    ({"Statistics": ["Sum"], "EndTime": "start"}, "InvalidParameterValue"),
+], ids=["none", "bad-stat", "p101", "mixed-bounds", "period-45", "start=end"])
 def test_statistics_validation(cw, kwargs, code):
     t = int(time.time()) - 600
     args = {"Namespace": "X", "MetricName": "m", "StartTime": t, "EndTime": t + 300, "Period": 60}
     args.update(kwargs)
+    if args["EndTime"] == "start":
+        args["EndTime"] = args["StartTime"]
     if not args.get("Statistics"):
         args.pop("Statistics", None)
     with pytest.raises(ClientError) as err:

@@ -114,6 +114,7 @@ class MetricOperations:
 
     def _validate_data(self, data: list[dict[str, Any]], now: float, check_age: bool = True) -> list[tuple]:
         rows: list[tuple] = []
+        late: list[str] = []
         for i, datum in enumerate(data, 1):
             name = datum.get("MetricName")
             if not name:
@@ -139,10 +140,12 @@ class MetricOperations:
             unit = UNIT_CODE[unit_name]
             ts = epoch(datum["Timestamp"]) if datum.get("Timestamp") is not None else now
             if check_age:
+                # AWS names every datum out of range, one line each (seen in the wild).
                 if ts < now - TWO_WEEKS:
-                    raise invalid(f"The parameter MetricData.member.{i}.Timestamp must specify a time no more than two weeks in the past.")
-                if ts > now + TWO_HOURS:
-                    raise invalid(f"The parameter MetricData.member.{i}.Timestamp must specify a time no more than two hours in the future.")
+                    late.append(f"The parameter MetricData.member.{i}.Timestamp must specify a time within the past two weeks.")
+                elif ts > now + TWO_HOURS:
+                    late.append(f"The parameter MetricData.member.{i}.Timestamp must specify a time no more than two hours "
+                                "in the future.")
             ts = math.floor(ts / res) * res
             has = [k for k in _VALUE_KINDS if datum.get(k) is not None]
             if len(has) > 1:
@@ -190,6 +193,8 @@ class MetricOperations:
                     if c == 0:
                         continue
                     rows.append((name, dk, ts, res, unit, c, v * c, v, v, v))
+        if late:
+            raise invalid("\n".join(late))
         return rows
 
     # -- reading one metric ----------------------------------------------------------------
@@ -267,7 +272,9 @@ class MetricOperations:
             parsed_ext.append(st)
         if period < 1 or (period >= 60 and period % 60) or (period < 60 and period not in (1, 5, 10, 30)):
             raise invalid("The parameter Period must be a multiple of 60.")
-        if start >= end:
+        if start == end:  # AWS's words (seen in the wild)
+            raise invalid("The parameter StartTime must not equal parameter EndTime.")
+        if start > end:
             raise invalid("The parameter StartTime must be less than the parameter EndTime.")
         now = ctx.time()
         origin = align_start(start, now, period)
