@@ -114,9 +114,14 @@ def test_division_by_zero_says_points_were_dropped(cw):
     ([{"Id": "a", "Expression": "1", "ReturnData": False}], "ReturnData"),
     ([{"Id": "a", "Expression": "1 + 1", "Period": 60}], "SEARCH"),
     ([{"Id": "a", "MetricStat": {"Metric": {"Namespace": "x", "MetricName": "y"}, "Period": 45, "Stat": "Sum"}}], "Period"),
-    ([{"Id": "a", "MetricStat": {"Metric": {"Namespace": "x", "MetricName": "y"}, "Period": 60, "Stat": "p200"}}], "Stat"),
+    ([{"Id": "a", "MetricStat": {"Metric": {"Namespace": "x", "MetricName": "y"}, "Period": 60, "Stat": "p200"}},
+      {"Id": "b", "MetricStat": {"Metric": {"Namespace": "x", "MetricName": "y"}, "Period": 60, "Stat": "Mean"}}],
+     "The value p200 for parameter MetricDataQueries.member.1.MetricStat.Stat is not a valid statistic.\n"
+     "The value Mean for parameter MetricDataQueries.member.2.MetricStat.Stat is not a valid statistic."),
+    ([{"Id": "a", "Expression": "1", "MetricStat": {"Metric": {"Namespace": "x", "MetricName": "y"}, "Period": 60,
+                                                    "Stat": "Sum"}}], "mutually exclusive"),
     ([{"Id": "a", "Expression": "SELECT AVG(CPUUtilization) FROM \"AWS/EC2\""}], "Metrics Insights"),
-], ids=["id-case", "dup", "neither", "cycle", "no-return", "period-no-search", "period-45", "bad-stat", "insights"])
+], ids=["id-case", "dup", "neither", "cycle", "no-return", "period-no-search", "period-45", "bad-stats", "both", "insights"])
 def test_query_validation(cw, queries, fragment):
     t = int(time.time()) - 600
     with pytest.raises(ClientError) as err:

@@ -119,19 +119,22 @@ class MetricDataOperations:
             raise validation(f"The collection MetricDataQueries must not have a size greater than {MAX_QUERIES}.")
         by_id: dict[str, dict] = {}
         trees: dict[str, Any] = {}
+        problems: list[str] = []
         now = self.runtime.clock.time()
         for i, q in enumerate(queries, 1):
             where = f"MetricDataQueries.member.{i}"
             qid = q.get("Id") or ""
             if not ID.match(qid):
-                # AWS's words (seen in the wild)
-                raise validation(f"The value {qid} for parameter {where}.Id is not matching the expected pattern "
-                                 "^[a-z][a-zA-Z0-9_]*$.")
+                # AWS's words, one line per bad query (seen in the wild)
+                problems.append(f"The value {qid} for parameter {where}.Id is not matching the expected pattern "
+                                "^[a-z][a-zA-Z0-9_]*$.")
+                continue
             if qid in by_id:
                 raise validation(f"The value {qid} for parameter {where}.Id is not unique.")
             kinds = [k for k in ("MetricStat", "Expression") if q.get(k)]
             if q.get("MetricStat") and q.get("Expression"):
-                raise validation(f"The parameters {where}.MetricStat and {where}.Expression are mutually exclusive.")
+                raise validation("The parameters MetricDataQuery Expression and MetricStat are mutually exclusive "
+                                 "and you have specified both.")
             if not kinds:
                 raise validation(f"Exactly one of {where}.MetricStat and {where}.Expression must be specified.")
             if q.get("AccountId") and q["AccountId"] != account:
@@ -139,7 +142,9 @@ class MetricDataOperations:
             if q.get("MetricStat"):
                 ms = q["MetricStat"]
                 if parse_statistic(ms.get("Stat", "")) is None:
-                    raise validation(f"The value {ms.get('Stat')} for parameter {where}.MetricStat.Stat is invalid.")
+                    problems.append(f"The value {ms.get('Stat')} for parameter {where}.MetricStat.Stat is not a valid "
+                                    "statistic.")
+                    continue
                 if not valid_period(int(ms.get("Period") or 0)):
                     raise validation(f"The parameter {where}.MetricStat.Period must be 1, 5, 10, 20, 30, or a multiple of 60.")
             else:
@@ -154,6 +159,8 @@ class MetricDataOperations:
                     raise validation(f"The parameter {where}.Period is only valid with a SEARCH expression.")
                 trees[qid] = tree
             by_id[qid] = q
+        if problems:
+            raise validation("\n".join(problems))
         if not any(q.get("ReturnData", True) for q in queries) and not all_ids:
             raise validation("At least one MetricDataQuery must have ReturnData set to true.")
 
