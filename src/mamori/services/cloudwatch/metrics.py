@@ -75,7 +75,8 @@ class MetricOperations:
         namespace = request.get("Namespace", "")
         ctx.authorize("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": namespace})
         if namespace.startswith("AWS/"):
-            # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html
+            # Reserved for AWS (API_PutMetricData.html); AWS's words as seen in the wild
+            # (https://github.com/boto/boto3/issues/1847).
             raise invalid("The value AWS/ for parameter Namespace is invalid.")
         # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Namespace
         if not NAMESPACE.match(namespace) or namespace.startswith(":") or not namespace.strip():
