@@ -79,3 +79,22 @@ def test_list_pages_and_prefix(cw_json):
         cw_json.put_dashboard(DashboardName=f"{prefix}-{i}", DashboardBody=json.dumps(BODY))
     names = [e["DashboardName"] for e in cw_json.list_dashboards(DashboardNamePrefix=prefix)["DashboardEntries"]]
     assert names == [f"{prefix}-{i}" for i in range(3)]
+
+
+def test_aws_words_for_a_metric_widget_without_metrics(cw):
+    body = {"widgets": [{"type": "text", "properties": {"markdown": "ok"}},
+                        {"type": "metric", "properties": {"view": "timeSeries"}},
+                        {"type": "alarm", "properties": {"alarms": []}}]}
+    with pytest.raises(ClientError) as err:
+        cw.put_dashboard(DashboardName="aws-words-" + uuid.uuid4().hex[:6], DashboardBody=json.dumps(body))
+    message = err.value.response["Error"]["Message"]
+    head, _, listed = message.partition("\n")
+    assert head == "The dashboard body is invalid, there are 4 validation errors:"
+    assert json.loads(listed) == [
+        {"dataPath": "/widgets/1/properties", "message": "Should have required property 'metrics'"},
+        {"dataPath": "/widgets/1/properties",
+         "message": "The metric widget should have specified a region and a data source or an alarm annotation"},
+        {"dataPath": "/widgets/1/properties", "message": "Should have required property 'annotations'"},
+        {"dataPath": "/widgets/2/properties/alarms", "message": "Should NOT have less than 1 items"},
+    ]
+    assert len(err.value.response["dashboardValidationMessages"]) == 4

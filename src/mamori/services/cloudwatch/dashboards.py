@@ -94,8 +94,12 @@ def check_body(text: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
             err(f"{path}/properties", "Should be object")
             continue
         if kind == "metric":
-            if "metrics" not in props and "query" not in props:
+            if "metrics" not in props and "annotations" not in props and "query" not in props:
+                # The three messages AWS gives a metric widget without metrics (seen in the wild).
                 err(f"{path}/properties", "Should have required property 'metrics'")
+                err(f"{path}/properties", "The metric widget should have specified a region and a data source or "
+                    "an alarm annotation")
+                err(f"{path}/properties", "Should have required property 'annotations'")
             elif "metrics" in props and not isinstance(props["metrics"], list):
                 err(f"{path}/properties/metrics", "Should be array")
             for j, m in enumerate(props.get("metrics") or [] if isinstance(props.get("metrics"), list) else []):
@@ -110,7 +114,17 @@ def check_body(text: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         elif kind == "alarm":
             if not isinstance(props.get("alarms"), list):
                 err(f"{path}/properties", "Should have required property 'alarms'")
+            elif not props["alarms"]:
+                err(f"{path}/properties/alarms", "Should NOT have less than 1 items")
     return errors, warnings
+
+
+def invalid_body_message(errors: list[dict[str, str]]) -> str:
+    """AWS's text for a rejected body: the count, then the errors as JSON, e.g.
+    `The dashboard body is invalid, there are 1 validation errors:\n[\n  {\n    "dataPath":
+    "/widgets/0/properties/alarms", ...` (as CloudFormation users see it in the wild)."""
+    listed = [{"dataPath": e["DataPath"], "message": e["Message"]} for e in errors]
+    return f"The dashboard body is invalid, there are {len(errors)} validation errors:\n{json.dumps(listed, indent=2)}"
 
 
 class DashboardOperations:
@@ -130,7 +144,7 @@ class DashboardOperations:
         body = request.get("DashboardBody") or ""
         errors, warnings = check_body(body)
         if errors:
-            raise AwsError("The input for the dashboard body is invalid.", code="InvalidParameterInput",
+            raise AwsError(invalid_body_message(errors), code="InvalidParameterInput",
                            fields={"dashboardValidationMessages": errors})
         doc = {
             "DashboardName": name,
