@@ -27,6 +27,7 @@ def test_dashboard_lifecycle(cw, mamori):
     with pytest.raises(ClientError) as err:
         cw.get_dashboard(DashboardName=name)
     assert err.value.response["Error"]["Code"] == "ResourceNotFound"
+    assert err.value.response["Error"]["Message"] == f"Dashboard {name} does not exist"  # AWS's words
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 

@@ -163,7 +163,8 @@ class DashboardOperations:
         ctx.authorize("cloudwatch:GetDashboard", arn)
         doc = ctx.store.get(arn)
         if doc is None:
-            raise AwsError("Dashboard " + name + " does not exist", code="DashboardNotFoundError")
+            # AWS's words (https://github.com/hashicorp/terraform-provider-aws/issues/25548)
+            raise AwsError(f"Dashboard {name} does not exist", code="DashboardNotFoundError")
         return {"DashboardArn": arn, "DashboardBody": doc["DashboardBody"], "DashboardName": name}
 
     def list_dashboards(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
