@@ -62,3 +62,104 @@ def parse_pointer(ptr: str) -> tuple[str, str, str, int] | None:
         return str(account), str(region), str(log_group), int(event_id)
     except (ValueError, TypeError):
         return None
+
+
+# -- the Logs API's reads and writes ---------------------------------------------------------
+#
+# Column order of the rows below: (id, ts, ingestion_time, message).
+
+def _next_ids(conn: Any, telemetry: Any, count: int) -> int:
+    """First of `count` fresh ids: read from the table under the lock, so that any other
+    writer of the table (and a restart) can never hand out an id twice."""
+    return int(conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {TABLE}").fetchone()[0])
+
+
+def append(telemetry: Any, account: str, region: str, log_group: str, log_stream: str,
+           events: list[tuple[int, str]], ingestion_time: int) -> list[int]:
+    """Insert a batch of (timestamp ms, message) in one vectorized statement; returns ids."""
+    ensure(telemetry)
+    if not events:
+        return []
+    with telemetry.lock:
+        conn = telemetry.connection()
+        first = _next_ids(conn, telemetry, len(events))
+        ids = list(range(first, first + len(events)))
+        conn.execute(
+            f"INSERT INTO {TABLE} SELECT unnest(?::BIGINT[]), ?, ?, ?, ?, unnest(?::BIGINT[]), ?, unnest(?::VARCHAR[])",
+            [ids, account, region, log_group, log_stream, [e[0] for e in events], ingestion_time,
+             [e[1] for e in events]],
+        )
+        return ids
+
+
+def read(telemetry: Any, account: str, region: str, log_group: str, *, streams: list[str] | None = None,
+         stream_prefix: str | None = None, start: int | None = None, end: int | None = None,
+         after: tuple[int, int] | None = None, before: tuple[int, int] | None = None,
+         descending: bool = False, limit: int | None = None) -> list[tuple[int, str, int, int, str]]:
+    """Events of a group as (id, stream, ts, ingestion_time, message), ordered by (ts, id).
+    `after`/`before` are (ts, id) cursors; `end` is exclusive as in GetLogEvents."""
+    ensure(telemetry)
+    sql = [f"SELECT id, log_stream, ts, ingestion_time, message FROM {TABLE} "
+           "WHERE account = ? AND region = ? AND log_group = ?"]
+    args: list[Any] = [account, region, log_group]
+    if streams is not None:
+        sql.append("AND list_contains(?::VARCHAR[], log_stream)")
+        args.append(streams)
+    if stream_prefix:
+        sql.append("AND starts_with(log_stream, ?)")
+        args.append(stream_prefix)
+    if start is not None:
+        sql.append("AND ts >= ?")
+        args.append(start)
+    if end is not None:
+        sql.append("AND ts < ?")
+        args.append(end)
+    if after is not None:
+        sql.append("AND (ts > ? OR (ts = ? AND id > ?))")
+        args += [after[0], after[0], after[1]]
+    if before is not None:
+        sql.append("AND (ts < ? OR (ts = ? AND id < ?))")
+        args += [before[0], before[0], before[1]]
+    sql.append("ORDER BY ts DESC, id DESC" if descending else "ORDER BY ts, id")
+    if limit is not None:
+        sql.append(f"LIMIT {int(limit)}")
+    with telemetry.lock:
+        return telemetry.connection().execute(" ".join(sql), args).fetchall()
+
+
+def get(telemetry: Any, account: str, region: str, log_group: str, event_id: int) -> tuple | None:
+    ensure(telemetry)
+    with telemetry.lock:
+        return telemetry.connection().execute(
+            f"SELECT id, log_stream, ts, ingestion_time, message FROM {TABLE} "
+            "WHERE account = ? AND region = ? AND log_group = ? AND id = ?",
+            [account, region, log_group, event_id]).fetchone()
+
+
+def stream_stats(telemetry: Any, account: str, region: str, log_group: str) -> dict[str, tuple[int, int, int, int]]:
+    """stream -> (first ts, last ts, last ingestion time, stored bytes)."""
+    ensure(telemetry)
+    with telemetry.lock:
+        rows = telemetry.connection().execute(
+            f"SELECT log_stream, min(ts), max(ts), max(ingestion_time), sum(strlen(message)) FROM {TABLE} "
+            "WHERE account = ? AND region = ? AND log_group = ? GROUP BY log_stream",
+            [account, region, log_group]).fetchall()
+    return {r[0]: (r[1], r[2], r[3], int(r[4] or 0)) for r in rows}
+
+
+def delete(telemetry: Any, account: str, region: str, log_group: str, *, stream: str | None = None,
+           older_than: int | None = None) -> int:
+    """Delete a group's events (one stream's, or those with ts < older_than)."""
+    ensure(telemetry)
+    sql = f"DELETE FROM {TABLE} WHERE account = ? AND region = ? AND log_group = ?"
+    args: list[Any] = [account, region, log_group]
+    if stream is not None:
+        sql += " AND log_stream = ?"
+        args.append(stream)
+    if older_than is not None:
+        sql += " AND ts < ?"
+        args.append(older_than)
+    with telemetry.lock:
+        cur = telemetry.connection().execute(sql, args)
+        row = cur.fetchone()
+        return int(row[0]) if row else 0

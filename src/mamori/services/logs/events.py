@@ -1,0 +1,198 @@
+"""Log events: PutLogEvents (AWS's batch validation), GetLogEvents (forward/backward
+tokens), FilterLogEvents (filter patterns, paged scans), GetLogRecord (`@ptr`).
+
+Events are written in one vectorized insert per request (store/logs.py). Metric
+filters of the group see every accepted event (filters.py publishes their values).
+https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mamori.errors import error
+from mamori.gateway.context import RequestContext
+from mamori.services.logs.common import (
+    group_arn, group_name, invalid, load_group, make_token, read_token, resource_tag_keys, stream_arn,
+)
+from mamori.services.logs.masking import masker
+from mamori.services.logs.patterns import compile_pattern
+from mamori.store import logs as events_store
+
+MAX_BATCH_BYTES = 1_048_576
+EVENT_OVERHEAD = 26
+MAX_EVENT_BYTES = 1_048_576  # "Each log event can be no larger than 1 MB" (current PutLogEvents reference)
+DAY_MS = 86_400_000
+FILTER_SCAN = 50_000  # rows one FilterLogEvents call examines before it hands back a token
+CHUNK = 5_000
+
+
+class EventOperations:
+    def put_log_events(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        group, stream = request["logGroupName"], request["logStreamName"]
+        ctx.authorize("logs:PutLogEvents", stream_arn(ctx, group, stream))
+        doc = load_group(ctx, group)
+        self._stream(ctx, group, stream)
+        events = request["logEvents"]
+        total = 0
+        for e in events:
+            size = len(e["message"].encode("utf-8"))
+            if size + EVENT_OVERHEAD > MAX_EVENT_BYTES:
+                raise invalid(f"Log event too large: {size + EVENT_OVERHEAD} bytes exceeds limit of {MAX_EVENT_BYTES}")
+            total += size + EVENT_OVERHEAD
+        if total > MAX_BATCH_BYTES:
+            raise invalid(f"Upload too large: {total} bytes exceeds limit of {MAX_BATCH_BYTES}")
+        stamps = [int(e["timestamp"]) for e in events]
+        if any(b < a for a, b in zip(stamps, stamps[1:])):
+            raise invalid("Log events in a single PutLogEvents request must be in chronological order.")
+        now = int(ctx.time() * 1000)
+        too_new_at = now + 2 * 3_600_000
+        too_old_before = now - 14 * DAY_MS
+        expired_before = now - doc["retentionInDays"] * DAY_MS if doc.get("retentionInDays") else None
+        rejected: dict[str, int] = {}
+        accepted: list[tuple[int, str]] = []
+        for i, (ts, e) in enumerate(zip(stamps, events)):
+            if ts > too_new_at:
+                rejected.setdefault("tooNewLogEventStartIndex", i)
+            elif expired_before is not None and ts < expired_before:
+                rejected["expiredLogEventEndIndex"] = i
+            elif ts < too_old_before:
+                rejected["tooOldLogEventEndIndex"] = i
+            else:
+                accepted.append((ts, e["message"]))
+        # "For valid events ... the time span in a single batch cannot exceed 24 hours."
+        if accepted and accepted[-1][0] - accepted[0][0] > DAY_MS:
+            raise invalid("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
+        ids = events_store.append(ctx.telemetry, ctx.account_id, ctx.region, group, stream, accepted, now)
+        if accepted:
+            self.publish_metric_filters(ctx, group, accepted)
+        out: dict[str, Any] = {}
+        if ids:
+            # Sequence tokens are accepted and ignored; a token is still returned.
+            out["nextSequenceToken"] = f"{ids[-1]:056d}"
+        if rejected:
+            out["rejectedLogEventsInfo"] = rejected
+        return out
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def _reader(self, ctx: RequestContext, doc: dict[str, Any], unmask: bool) -> Any:
+        policy = doc.get("_dataProtection")
+        if not policy:
+            return None
+        if unmask:
+            ctx.authorize("logs:Unmask", doc["logGroupArn"], resource_tag_keys(doc))
+            return None
+        return masker(policy)
+
+    def get_log_events(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        group = group_name(request)
+        stream = request["logStreamName"]
+        ctx.authorize("logs:GetLogEvents", stream_arn(ctx, group, stream))
+        doc = load_group(ctx, group)
+        self._stream(ctx, group, stream)
+        mask = self._reader(ctx, doc, bool(request.get("unmask")))
+        limit = request.get("limit") or 10_000
+        start, end = request.get("startTime"), request.get("endTime")
+        token = request.get("nextToken")
+        args = dict(streams=[stream], start=start, end=end, limit=limit)
+        cursor: tuple[int, int] | None = None
+        if token:
+            direction, cursor = _read_cursor(token)
+            if direction == "f":
+                rows = events_store.read(ctx.telemetry, ctx.account_id, ctx.region, group, after=cursor, **args)
+            else:
+                rows = events_store.read(ctx.telemetry, ctx.account_id, ctx.region, group, before=cursor,
+                                         descending=True, **args)[::-1]
+        elif request.get("startFromHead"):
+            rows = events_store.read(ctx.telemetry, ctx.account_id, ctx.region, group, **args)
+        else:
+            rows = events_store.read(ctx.telemetry, ctx.account_id, ctx.region, group, descending=True, **args)[::-1]
+        events = [{"timestamp": r[2], "message": mask(r[4]) if mask else r[4], "ingestionTime": r[3]} for r in rows]
+        if rows:
+            forward, backward = (rows[-1][2], rows[-1][0]), (rows[0][2], rows[0][0])
+        else:
+            forward = backward = cursor or ((-(2 ** 62), 0) if request.get("startFromHead") or not token
+                                            else (2 ** 62, 0))
+        return {"events": events, "nextForwardToken": _cursor("f", forward),
+                "nextBackwardToken": _cursor("b", backward)}
+
+    def filter_log_events(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        group = group_name(request)
+        ctx.authorize("logs:FilterLogEvents", group_arn(ctx, name=group))
+        doc = load_group(ctx, group)
+        names, prefix = request.get("logStreamNames"), request.get("logStreamNamePrefix")
+        if names and prefix:
+            raise invalid("logStreamNames and logStreamNamePrefix are mutually exclusive parameters.")
+        start, end = request.get("startTime"), request.get("endTime")
+        if start is not None and end is not None and start > end:
+            raise invalid("startTime must be less than or equal to endTime.")
+        pattern = compile_pattern(request.get("filterPattern"))
+        mask = self._reader(ctx, doc, bool(request.get("unmask")))
+        limit = request.get("limit") or 10_000
+        after = None
+        if request.get("nextToken"):
+            state = read_token(request["nextToken"])
+            after = (int(state["ts"]), int(state["id"]))
+        found: list[dict[str, Any]] = []
+        scanned = 0
+        more = False
+        last: tuple[int, int] | None = after
+        # endTime is inclusive for FilterLogEvents.
+        end_excl = end + 1 if end is not None else None
+        while True:
+            rows = events_store.read(ctx.telemetry, ctx.account_id, ctx.region, group, streams=names,
+                                     stream_prefix=prefix, start=start, end=end_excl, after=last, limit=CHUNK)
+            for row in rows:
+                last = (row[2], row[0])
+                scanned += 1
+                if pattern.kind == "all" or pattern.matches(row[4]):
+                    found.append({"logStreamName": row[1], "timestamp": row[2],
+                                  "message": mask(row[4]) if mask else row[4], "ingestionTime": row[3],
+                                  "eventId": str(row[0])})
+                    if len(found) >= limit:
+                        break
+            if len(found) >= limit or (scanned >= FILTER_SCAN and len(rows) == CHUNK):
+                more = bool(rows)
+                break
+            if len(rows) < CHUNK:
+                break
+        out: dict[str, Any] = {"events": found, "searchedLogStreams": []}
+        if more and last is not None:
+            probe = events_store.read(ctx.telemetry, ctx.account_id, ctx.region, group, streams=names,
+                                      stream_prefix=prefix, start=start, end=end_excl, after=last, limit=1)
+            if probe:
+                out["nextToken"] = make_token({"ts": last[0], "id": last[1]})
+        return out
+
+    def get_log_record(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        parsed = events_store.parse_pointer(request["logRecordPointer"])
+        if parsed is None or parsed[0] != ctx.account_id or parsed[1] != ctx.region:
+            ctx.authorize("logs:GetLogRecord", "*")
+            raise invalid("The specified log record pointer is invalid.")
+        account, region, group, event_id = parsed
+        arn = group_arn(ctx, name=group)
+        ctx.authorize("logs:GetLogRecord", arn)
+        doc = ctx.store.get(arn)
+        row = events_store.get(ctx.telemetry, account, region, group, event_id) if doc else None
+        if row is None:
+            raise error("ResourceNotFoundException", "The specified log record does not exist.")
+        mask = self._reader(ctx, doc, bool(request.get("unmask")))
+        message = mask(row[4]) if mask else row[4]
+        return {"logRecord": {"@message": message, "@timestamp": str(row[2]), "@logStream": row[1],
+                              "@log": f"{account}:{group}", "@ingestionTime": str(row[3]),
+                              "@ptr": request["logRecordPointer"]}}
+
+
+def _cursor(direction: str, at: tuple[int, int]) -> str:
+    return f"{direction}/{at[0]}/{at[1]}"
+
+
+def _read_cursor(token: str) -> tuple[str, tuple[int, int]]:
+    try:
+        direction, ts, ident = token.split("/")
+        if direction not in ("f", "b"):
+            raise ValueError
+        return direction, (int(ts), int(ident))
+    except ValueError:
+        raise invalid("The specified nextToken is invalid.") from None
