@@ -26,4 +26,3 @@ def test_rule_to_log_group(mamori, events):
         "Entries"][0]["EventId"]
     found = logs.filter_log_events(logGroupName=group)["events"]
     assert [json.loads(e["message"])["id"] for e in found] == [event_id]
-    assert found[0]["logStreamName"] == event_id
