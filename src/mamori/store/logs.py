@@ -83,13 +83,15 @@ def append(telemetry: Any, account: str, region: str, log_group: str, log_stream
     with telemetry.lock:
         conn = telemetry.connection()
         first = _next_ids(conn, telemetry, len(events))
-        ids = list(range(first, first + len(events)))
+        # One statement for the whole batch: the ids come from range(), the columns
+        # from two lists (unnest() side by side zips them).
         conn.execute(
-            f"INSERT INTO {TABLE} SELECT unnest(?::BIGINT[]), ?, ?, ?, ?, unnest(?::BIGINT[]), ?, unnest(?::VARCHAR[])",
-            [ids, account, region, log_group, log_stream, [e[0] for e in events], ingestion_time,
-             [e[1] for e in events]],
+            f"INSERT INTO {TABLE} SELECT unnest(range(?, ?)), ?, ?, ?, ?, unnest(?::BIGINT[]), ?, "
+            "unnest(?::VARCHAR[])",
+            [first, first + len(events), account, region, log_group, log_stream, [e[0] for e in events],
+             ingestion_time, [e[1] for e in events]],
         )
-        return ids
+        return list(range(first, first + len(events)))
 
 
 def read(telemetry: Any, account: str, region: str, log_group: str, *, streams: list[str] | None = None,
