@@ -365,4 +365,5 @@ def _strip(arn: str) -> str:
 
 
 def _kind(doc: dict[str, Any]) -> str:
-    return GROUP
+    """Tags by ARN reach log groups and destinations."""
+    return "logs:destination" if "destinationName" in doc else GROUP

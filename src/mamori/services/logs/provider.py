@@ -5,6 +5,7 @@
     events.py     PutLogEvents, GetLogEvents, FilterLogEvents, GetLogRecord
     filters.py    metric filters (+ publishing to CloudWatch), subscription filters
     policies.py   resource policies, data protection policies, export tasks
+    destinations.py  subscription destinations, account policies, index policies
     patterns.py   the filter pattern language
     masking.py    data identifiers and masking
     queries.py    Logs Insights operations (QueryOperations; built separately)
@@ -14,6 +15,7 @@ Events live in the telemetry store (store/logs.py), everything else in the resou
 from __future__ import annotations
 
 from mamori.services.base import Provider
+from mamori.services.logs.destinations import DestinationOperations
 from mamori.services.logs.events import EventOperations
 from mamori.services.logs.filters import FilterOperations
 from mamori.services.logs.groups import GroupOperations
@@ -30,7 +32,8 @@ except ImportError:  # Logs Insights not there yet
 RETENTION_SWEEP = 3600.0  # seconds of clock time between retention sweeps
 
 
-class LogsProvider(QueryOperations, GroupOperations, EventOperations, FilterOperations, PolicyOperations, Provider):
+class LogsProvider(QueryOperations, GroupOperations, EventOperations, FilterOperations, PolicyOperations,
+                   DestinationOperations, Provider):
     service = "logs"
 
     def setup(self) -> None:
