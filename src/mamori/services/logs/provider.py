@@ -6,6 +6,7 @@
     filters.py    metric filters (+ publishing to CloudWatch), subscription filters
     policies.py   resource policies, data protection policies, export tasks
     destinations.py  subscription destinations, account policies, index policies
+    deliveries.py    vended-log deliveries, log anomaly detectors (stored)
     patterns.py   the filter pattern language
     masking.py    data identifiers and masking
     queries.py    Logs Insights operations (QueryOperations; built separately)
@@ -15,6 +16,7 @@ Events live in the telemetry store (store/logs.py), everything else in the resou
 from __future__ import annotations
 
 from mamori.services.base import Provider
+from mamori.services.logs.deliveries import DeliveryOperations
 from mamori.services.logs.destinations import DestinationOperations
 from mamori.services.logs.events import EventOperations
 from mamori.services.logs.filters import FilterOperations
@@ -33,7 +35,7 @@ RETENTION_SWEEP = 3600.0  # seconds of clock time between retention sweeps
 
 
 class LogsProvider(QueryOperations, GroupOperations, EventOperations, FilterOperations, PolicyOperations,
-                   DestinationOperations, Provider):
+                   DestinationOperations, DeliveryOperations, Provider):
     service = "logs"
 
     def setup(self) -> None:
