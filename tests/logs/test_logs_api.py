@@ -310,3 +310,17 @@ def test_subscription_and_metric_filters(logs, group):
     assert logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["metricFilterCount"] == 1
     logs.delete_metric_filter(logGroupName=group, filterName="lat")
     assert logs.describe_metric_filters(logGroupName=group)["metricFilters"] == []
+
+
+def test_log_group_fields_and_bearer_tokens(logs, group, mamori_clock):
+    mamori_clock.freeze()
+    now = now_ms(mamori_clock)
+    logs.put_log_events(logGroupName=group, logStreamName="s1", logEvents=[
+        {"timestamp": now - 2000, "message": json.dumps({"user": {"id": 1}, "tags": ["a"]})},
+        {"timestamp": now - 1000, "message": json.dumps({"user": {"id": 2}, "level": "INFO"})},
+        {"timestamp": now - 500, "message": "plain"},
+        {"timestamp": now - 400, "message": "plain again"}])
+    fields = {f["name"]: f["percent"] for f in logs.get_log_group_fields(logGroupName=group)["logGroupFields"]}
+    assert fields == {"@timestamp": 100, "@message": 100, "user.id": 50, "tags.0": 25, "level": 25}
+    logs.put_bearer_token_authentication(logGroupIdentifier=group, bearerTokenAuthenticationEnabled=True)
+    assert logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["bearerTokenAuthenticationEnabled"]

@@ -184,6 +184,54 @@ class EventOperations:
                               "@ptr": request["logRecordPointer"]}}
 
 
+    def get_log_group_fields(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        """Fields of the events in the 15 minutes before `time` (default: now), with the
+        share of events that have each. JSON events contribute their keys (nested keys
+        joined with dots, arrays indexed), as Logs Insights discovers them.
+        https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogGroupFields.html"""
+        group = group_name(request)
+        ctx.authorize("logs:GetLogGroupFields", group_arn(ctx, name=group))
+        load_group(ctx, group)
+        at = request.get("time")
+        end = int((at if at is not None else ctx.time()) * 1000)
+        rows = events_store.read(ctx.telemetry, ctx.account_id, ctx.region, group, start=end - 900_000,
+                                 end=end + 1, limit=10_000, descending=True)
+        counts: dict[str, int] = {}
+        for row in rows:
+            for name in _json_fields(row[4]):
+                counts[name] = counts.get(name, 0) + 1
+        fields = [{"name": "@timestamp", "percent": 100}, {"name": "@message", "percent": 100}] if rows else []
+        fields += [{"name": k, "percent": round(100 * v / len(rows))} for k, v in sorted(counts.items())]
+        return {"logGroupFields": fields}
+
+
+def _json_fields(message: str) -> list[str]:
+    import json
+
+    start = message.find("{")
+    if start < 0:
+        return []
+    try:
+        doc = json.loads(message[start:])
+    except ValueError:
+        return []
+    out: list[str] = []
+
+    def walk(value: Any, prefix: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{prefix}.{k}" if prefix else str(k))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, f"{prefix}.{i}")
+        elif prefix:
+            out.append(prefix)
+
+    if isinstance(doc, dict):
+        walk(doc, "")
+    return out[:200]
+
+
 def _cursor(direction: str, at: tuple[int, int]) -> str:
     return f"{direction}/{at[0]}/{at[1]}"
 

@@ -102,6 +102,17 @@ class GroupOperations:
         self._save_group(ctx, doc)
         return {}
 
+    def put_bearer_token_authentication(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        name = group_name(request, name_key="_", id_key="logGroupIdentifier")
+        arn = group_arn(ctx, name=name)
+        doc = ctx.store.get(arn)
+        ctx.authorize("logs:PutBearerTokenAuthentication", arn, resource_tag_keys(doc or {}))
+        if doc is None:
+            raise not_found()
+        doc["bearerTokenAuthenticationEnabled"] = bool(request["bearerTokenAuthenticationEnabled"])
+        self._save_group(ctx, doc)
+        return {}
+
     def describe_log_groups(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         ctx.authorize("logs:DescribeLogGroups", f"arn:aws:logs:{ctx.region}:{ctx.account_id}:log-group:*")
         prefix, pattern = request.get("logGroupNamePrefix"), request.get("logGroupNamePattern")
