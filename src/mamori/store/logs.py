@@ -97,9 +97,11 @@ def append(telemetry: Any, account: str, region: str, log_group: str, log_stream
 def read(telemetry: Any, account: str, region: str, log_group: str, *, streams: list[str] | None = None,
          stream_prefix: str | None = None, start: int | None = None, end: int | None = None,
          after: tuple[int, int] | None = None, before: tuple[int, int] | None = None,
-         descending: bool = False, limit: int | None = None) -> list[tuple[int, str, int, int, str]]:
+         descending: bool = False, limit: int | None = None,
+         contains: list[str] | None = None) -> list[tuple[int, str, int, int, str]]:
     """Events of a group as (id, stream, ts, ingestion_time, message), ordered by (ts, id).
-    `after`/`before` are (ts, id) cursors; `end` is exclusive as in GetLogEvents."""
+    `after`/`before` are (ts, id) cursors; `end` is exclusive as in GetLogEvents;
+    `contains` are substrings every returned message has (case-sensitive)."""
     ensure(telemetry)
     sql = [f"SELECT id, log_stream, ts, ingestion_time, message FROM {TABLE} "
            "WHERE account = ? AND region = ? AND log_group = ?"]
@@ -116,6 +118,9 @@ def read(telemetry: Any, account: str, region: str, log_group: str, *, streams: 
     if end is not None:
         sql.append("AND ts < ?")
         args.append(end)
+    for term in contains or ():
+        sql.append("AND contains(message, ?)")
+        args.append(term)
     if after is not None:
         sql.append("AND (ts > ? OR (ts = ? AND id > ?))")
         args += [after[0], after[0], after[1]]

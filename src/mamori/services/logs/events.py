@@ -142,7 +142,8 @@ class EventOperations:
         end_excl = end + 1 if end is not None else None
         while True:
             rows = events_store.read(ctx.telemetry, ctx.account_id, ctx.region, group, streams=names,
-                                     stream_prefix=prefix, start=start, end=end_excl, after=last, limit=CHUNK)
+                                     stream_prefix=prefix, start=start, end=end_excl, after=last, limit=CHUNK,
+                                     contains=pattern.required)
             for row in rows:
                 last = (row[2], row[0])
                 scanned += 1
@@ -160,7 +161,8 @@ class EventOperations:
         out: dict[str, Any] = {"events": found, "searchedLogStreams": []}
         if more and last is not None:
             probe = events_store.read(ctx.telemetry, ctx.account_id, ctx.region, group, streams=names,
-                                      stream_prefix=prefix, start=start, end=end_excl, after=last, limit=1)
+                                      stream_prefix=prefix, start=start, end=end_excl, after=last, limit=1,
+                                      contains=pattern.required)
             if probe:
                 out["nextToken"] = make_token({"ts": last[0], "id": last[1]})
         return out

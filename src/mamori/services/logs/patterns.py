@@ -40,6 +40,8 @@ class Pattern:
     kind: str  # "all" | "terms" | "json" | "fields"
     test: Callable[[str], dict[str, Any] | None]
     names: list[str] = field(default_factory=list)
+    # Substrings every matching event contains: the store may filter on them first.
+    required: list[str] = field(default_factory=list)
 
     def match(self, message: str) -> dict[str, Any] | None:
         """None when the event does not match; else the extracted values."""
@@ -139,6 +141,7 @@ def _comparison(op: str, raw: str, quoted: bool) -> Callable[[Any], bool]:
 
 def _terms_pattern(text: str) -> Pattern:
     required: list[Callable[[str], bool]] = []
+    literals: list[str] = []
     optional: list[Callable[[str], bool]] = []
     excluded: list[Callable[[str], bool]] = []
     pos = 0
@@ -166,7 +169,7 @@ def _terms_pattern(text: str) -> Pattern:
             if end < 0:
                 raise invalid()
             rx = _regex(text[pos + 1:end])
-            pos = end + 1
+            pos, term = end + 1, ""
             test = (lambda r: lambda m: r.search(m) is not None)(rx)
         else:
             end = pos
@@ -175,6 +178,8 @@ def _terms_pattern(text: str) -> Pattern:
             term, pos = text[pos:end], end
             test = (lambda t: lambda m: t in m)(term)
         {"": required, "?": optional, "-": excluded}[prefix].append(test)
+        if prefix == "" and term:
+            literals.append(term)
 
     def run(message: str) -> dict[str, Any] | None:
         if not all(t(message) for t in required):
@@ -185,7 +190,7 @@ def _terms_pattern(text: str) -> Pattern:
             return None
         return {}
 
-    return Pattern(text, "terms", run)
+    return Pattern(text, "terms", run, required=literals)
 
 
 # -- JSON ----------------------------------------------------------------------------------------
