@@ -324,3 +324,18 @@ def test_log_group_fields_and_bearer_tokens(logs, group, mamori_clock):
     assert fields == {"@timestamp": 100, "@message": 100, "user.id": 50, "tags.0": 25, "level": 25}
     logs.put_bearer_token_authentication(logGroupIdentifier=group, bearerTokenAuthenticationEnabled=True)
     assert logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["bearerTokenAuthenticationEnabled"]
+
+
+def test_get_log_events_stops_at_one_megabyte(logs, group, mamori_clock):
+    mamori_clock.freeze()
+    now = now_ms(mamori_clock)
+    big = "x" * 300_000
+    for i in range(5):
+        logs.put_log_events(logGroupName=group, logStreamName="s1",
+                            logEvents=[{"timestamp": now - 100 + i, "message": f"{i}{big}"}])
+    head = logs.get_log_events(logGroupName=group, logStreamName="s1", startFromHead=True)
+    assert [e["message"][0] for e in head["events"]] == ["0", "1", "2"]
+    rest = logs.get_log_events(logGroupName=group, logStreamName="s1", nextToken=head["nextForwardToken"])
+    assert [e["message"][0] for e in rest["events"]] == ["3", "4"]
+    tail = logs.get_log_events(logGroupName=group, logStreamName="s1")
+    assert [e["message"][0] for e in tail["events"]] == ["2", "3", "4"]

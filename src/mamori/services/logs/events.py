@@ -108,6 +108,8 @@ class EventOperations:
             rows = events_store.read(ctx.telemetry, ctx.account_id, ctx.region, group, **args)
         else:
             rows = events_store.read(ctx.telemetry, ctx.account_id, ctx.region, group, descending=True, **args)[::-1]
+        rows = _within_response_size(rows, keep_last=bool(token and token.startswith("b/"))
+                                     or (not token and not request.get("startFromHead")))
         events = [{"timestamp": r[2], "message": mask(r[4]) if mask else r[4], "ingestionTime": r[3]} for r in rows]
         if rows:
             forward, backward = (rows[-1][2], rows[-1][0]), (rows[0][2], rows[0][0])
@@ -205,6 +207,19 @@ class EventOperations:
         fields = [{"name": "@timestamp", "percent": 100}, {"name": "@message", "percent": 100}] if rows else []
         fields += [{"name": k, "percent": round(100 * v / len(rows))} for k, v in sorted(counts.items())]
         return {"logGroupFields": fields}
+
+
+def _within_response_size(rows: list[tuple], keep_last: bool) -> list[tuple]:
+    """GetLogEvents returns "as many log events as can fit in a response size of 1 MB"
+    (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html),
+    counted here as PutLogEvents counts a batch: UTF-8 bytes plus 26 per event."""
+    total, kept = 0, []
+    for row in (reversed(rows) if keep_last else rows):
+        total += len(row[4].encode("utf-8")) + EVENT_OVERHEAD
+        if total > MAX_BATCH_BYTES and kept:
+            break
+        kept.append(row)
+    return kept[::-1] if keep_last else kept
 
 
 def _json_fields(message: str) -> list[str]:
