@@ -100,3 +100,11 @@ def test_metric_filter_publishes_to_cloudwatch(mamori, logs):
                                      Statistics=["Sum", "SampleCount"])["Datapoints"]
     assert [(d["Sum"], d["SampleCount"]) for d in stats] == [(400.0, 2.0)]
     logs.delete_log_group(logGroupName=name)
+
+
+def test_extracted_values_json(logs):
+    message = json.dumps({"eventType": "UpdateTrail", "latency": 650, "user": {"id": 1}, "ok": True})
+    got = logs.test_metric_filter(filterPattern='{ $.eventType = "Update*" && ($.latency > 5 || $.user.id = 1) '
+                                                '&& $.ok IS TRUE }', logEventMessages=[message])["matches"]
+    assert got[0]["extractedValues"] == {"$.eventType": "UpdateTrail", "$.latency": "650", "$.user.id": "1",
+                                         "$.ok": "true"}

@@ -63,8 +63,10 @@ def compile_pattern(text: str | None) -> Pattern:
     if text.startswith("{"):
         if not text.endswith("}"):
             raise invalid()
-        expr = _JsonParser(text[1:-1]).parse()
-        return Pattern(text, "json", lambda m: _json_test(expr, m))
+        parser = _JsonParser(text[1:-1])
+        expr = parser.parse()
+        selectors = list(dict.fromkeys(parser.selectors))
+        return Pattern(text, "json", lambda m: _json_test(expr, m, selectors))
     if text.startswith("["):
         if not text.endswith("]"):
             raise invalid()
@@ -223,6 +225,7 @@ class _JsonParser:
             while pos < len(text) and text[pos].isspace():
                 pos += 1
         self.i = 0
+        self.selectors: list[str] = []
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -263,7 +266,9 @@ class _JsonParser:
             inner = self.or_expr()
             self.take("rp")
             return inner
-        selector = _selector(self.take("sel"))
+        raw_selector = self.take("sel")
+        self.selectors.append(raw_selector)
+        selector = _selector(raw_selector)
         tok = self.peek()
         if tok and tok[0] == "kw":
             self.i += 1
@@ -334,7 +339,7 @@ def _eval(expr: Any, doc: Any) -> bool:
     return any(expr[2](v) for v in values)
 
 
-def _json_test(expr: Any, message: str) -> dict[str, Any] | None:
+def _json_test(expr: Any, message: str, selectors: list[str]) -> dict[str, Any] | None:
     start = message.find("{")
     if start < 0:
         return None
@@ -344,7 +349,15 @@ def _json_test(expr: Any, message: str) -> dict[str, Any] | None:
         return None
     if not isinstance(doc, dict):
         return None
-    return {"__doc__": doc} if _eval(expr, doc) else None
+    if not _eval(expr, doc):
+        return None
+    # TestMetricFilter's extractedValues: the value each selector of the pattern reached.
+    out: dict[str, Any] = {"__doc__": doc}
+    for raw in selectors:
+        found = _resolve(doc, _selector(raw))
+        if found and found[0] is not None and not isinstance(found[0], (dict, list)):
+            out[raw] = _text(found[0])
+    return out
 
 
 def json_value(extracted: dict[str, Any], selector: str) -> Any:
