@@ -7,6 +7,7 @@
     policies.py   resource policies, data protection policies, export tasks
     destinations.py  subscription destinations, account policies, index policies
     deliveries.py    vended-log deliveries, log anomaly detectors (stored)
+    transformers.py  log transformers (stored; TestTransformer runs a processor subset)
     patterns.py   the filter pattern language
     masking.py    data identifiers and masking
     queries.py    Logs Insights operations (QueryOperations; built separately)
@@ -22,6 +23,7 @@ from mamori.services.logs.events import EventOperations
 from mamori.services.logs.filters import FilterOperations
 from mamori.services.logs.groups import GroupOperations
 from mamori.services.logs.policies import PolicyOperations
+from mamori.services.logs.transformers import TransformerOperations
 from mamori.store import logs as events_store
 
 try:
@@ -35,7 +37,8 @@ RETENTION_SWEEP = 3600.0  # seconds of clock time between retention sweeps
 
 
 class LogsProvider(QueryOperations, GroupOperations, EventOperations, FilterOperations, PolicyOperations,
-                   DestinationOperations, DeliveryOperations, Provider):
+                   DestinationOperations, DeliveryOperations,
+                   TransformerOperations, Provider):
     service = "logs"
 
     def setup(self) -> None:
