@@ -339,3 +339,25 @@ def test_get_log_events_stops_at_one_megabyte(logs, group, mamori_clock):
     assert [e["message"][0] for e in rest["events"]] == ["3", "4"]
     tail = logs.get_log_events(logGroupName=group, logStreamName="s1")
     assert [e["message"][0] for e in tail["events"]] == ["2", "3", "4"]
+
+
+@pytest.mark.parametrize("call", [
+    lambda logs, g: logs.describe_log_streams(logGroupName=g, nextToken="bm90IGpzb24"),
+    lambda logs, g: logs.describe_metric_filters(logGroupName=g, nextToken="eyJvZmZzZXQiOiJ4In0="),
+    lambda logs, g: logs.filter_log_events(logGroupName=g, nextToken="e30="),
+    lambda logs, g: logs.get_log_events(logGroupName=g, logStreamName="s1", nextToken="x/1/2"),
+    lambda logs, g: logs.describe_log_groups(nextToken="eyJhZnRlciI6IDV9"),
+])
+def test_bad_tokens_are_refused(logs, group, call):
+    if "describe_log_groups" in call.__code__.co_names:
+        call(logs, group)  # an unreadable position just starts from the first group
+        return
+    with pytest.raises(ClientError) as exc:
+        call(logs, group)
+    assert exc.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+def test_many_ellipses_do_not_hang(logs):
+    message = " ".join(f"f{i}" for i in range(400))
+    got = logs.test_metric_filter(filterPattern="[..., a = nope, ..., b = nope2, ..., c]", logEventMessages=[message])
+    assert got["matches"] == []

@@ -98,3 +98,13 @@ def read_token(token: str) -> dict[str, Any]:
         return state
     except (ValueError, TypeError):
         raise invalid("The specified nextToken is invalid.") from None
+
+
+def token_offset(request: dict[str, Any]) -> int:
+    """The offset a list operation's nextToken carries (0 without a token)."""
+    if not request.get("nextToken"):
+        return 0
+    value = read_token(request["nextToken"]).get("offset", 0)
+    if not isinstance(value, int) or value < 0:
+        raise invalid("The specified nextToken is invalid.")
+    return value

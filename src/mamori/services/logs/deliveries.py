@@ -14,7 +14,8 @@ from typing import Any
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
 from mamori.services.logs.common import (
-    group_arn, invalid, make_token, read_token, request_tag_keys, resource_tag_keys,
+    token_offset,
+    group_arn, invalid, make_token, request_tag_keys, resource_tag_keys,
 )
 
 SOURCE = "logs:delivery-source"
@@ -27,7 +28,7 @@ FREQUENCIES = ("ONE_MIN", "FIVE_MIN", "TEN_MIN", "FIFTEEN_MIN", "THIRTY_MIN", "O
 
 def _page(items: list[dict[str, Any]], request: dict[str, Any], key: str) -> dict[str, Any]:
     limit = request.get("limit") or 50
-    start = int(read_token(request["nextToken"]).get("offset", 0)) if request.get("nextToken") else 0
+    start = token_offset(request)
     out: dict[str, Any] = {key: items[start:start + limit]}
     if start + limit < len(items):
         out["nextToken"] = make_token({"offset": start + limit})

@@ -15,7 +15,8 @@ from typing import Any
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
 from mamori.services.logs.common import (
-    GROUP, group_arn, group_name, invalid, make_token, public, read_token, request_tag_keys,
+    token_offset,
+    GROUP, group_arn, group_name, invalid, make_token, public, request_tag_keys,
     resource_tag_keys,
 )
 
@@ -74,7 +75,7 @@ class DestinationOperations:
         items = sorted((public(d) for d in ctx.store.list(DESTINATION, account_id=ctx.account_id, region=ctx.region)
                         if d["destinationName"].startswith(prefix)), key=lambda d: d["destinationName"])
         limit = request.get("limit") or 50
-        start = int(read_token(request["nextToken"]).get("offset", 0)) if request.get("nextToken") else 0
+        start = token_offset(request)
         out: dict[str, Any] = {"destinations": items[start:start + limit]}
         if start + limit < len(items):
             out["nextToken"] = make_token({"offset": start + limit})

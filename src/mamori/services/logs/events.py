@@ -135,7 +135,10 @@ class EventOperations:
         after = None
         if request.get("nextToken"):
             state = read_token(request["nextToken"])
-            after = (int(state["ts"]), int(state["id"]))
+            try:
+                after = (int(state["ts"]), int(state["id"]))
+            except (KeyError, TypeError, ValueError):
+                raise invalid("The specified nextToken is invalid.") from None
         found: list[dict[str, Any]] = []
         scanned = 0
         more = False

@@ -19,7 +19,8 @@ from typing import Any
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
 from mamori.services.logs.common import (
-    METRIC_FILTER, SUBSCRIPTION_FILTER, group_arn, invalid, load_group, make_token, public, read_token,
+    token_offset,
+    METRIC_FILTER, SUBSCRIPTION_FILTER, group_arn, invalid, load_group, make_token, public,
 )
 from mamori.services.logs.patterns import Pattern, compile_pattern, json_value
 
@@ -113,7 +114,7 @@ class FilterOperations:
                 continue
             out.append(public(f))
         limit = request.get("limit") or 50
-        start = int(read_token(request["nextToken"]).get("offset", 0)) if request.get("nextToken") else 0
+        start = token_offset(request)
         result: dict[str, Any] = {"metricFilters": out[start:start + limit]}
         if start + limit < len(out):
             result["nextToken"] = make_token({"offset": start + limit})

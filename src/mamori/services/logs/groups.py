@@ -14,6 +14,7 @@ from typing import Any
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
 from mamori.services.logs.common import (
+    token_offset,
     GROUP, METRIC_FILTER, STREAM, SUBSCRIPTION_FILTER, group_arn, group_name, invalid, load_group,
     make_token, not_found, public, read_token, request_tag_keys, resource_tag_keys, stream_arn,
 )
@@ -139,7 +140,7 @@ class GroupOperations:
         ctx.authorize("logs:ListLogGroups", f"arn:aws:logs:{ctx.region}:{ctx.account_id}:log-group:*")
         pattern = request.get("logGroupNamePattern")
         out = [g for g in self._groups(ctx)
-               if (not pattern or re.search(pattern, g["logGroupName"]))
+               if (not pattern or pattern.lower() in g["logGroupName"].lower())
                and (not request.get("logGroupClass") or g.get("logGroupClass") == request["logGroupClass"])]
         return self._page(out, request, "logGroups", "logGroupName",
                           lambda _c, g: {"logGroupName": g["logGroupName"], "logGroupArn": g["logGroupArn"],
@@ -165,7 +166,7 @@ class GroupOperations:
         limit = request.get(limit_key) or 50
         start = 0
         if request.get("nextToken"):
-            after = read_token(request["nextToken"]).get("after", "")
+            after = str(read_token(request["nextToken"]).get("after", ""))
             start = next((i for i, it in enumerate(items) if it[sort_key] > after), len(items))
         page = items[start:start + limit]
         out: dict[str, Any] = {key: [render(ctx, it) for it in page]}
@@ -357,7 +358,7 @@ class GroupOperations:
         if request.get("descending"):
             streams.reverse()
         limit = request.get("limit") or 50
-        start = int(read_token(request["nextToken"]).get("offset", 0)) if request.get("nextToken") else 0
+        start = token_offset(request)
         page = streams[start:start + limit]
         result: dict[str, Any] = {"logStreams": page}
         if start + limit < len(streams):

@@ -456,8 +456,17 @@ def _field_condition(part: str) -> tuple[str, Callable[[str], bool]]:
 def _bind(specs: list[tuple[str, Any]], values: list[str]) -> dict[str, str] | None:
     """Match field specs against values; `...` takes any number of fields."""
     out: dict[str, str] = {}
+    failed: set[tuple[int, int]] = set()  # memo: keeps several `...` from going exponential
 
     def go(si: int, vi: int) -> bool:
+        if (si, vi) in failed:
+            return False
+        if not step(si, vi):
+            failed.add((si, vi))
+            return False
+        return True
+
+    def step(si: int, vi: int) -> bool:
         if si == len(specs):
             return vi == len(values)
         name, cond = specs[si]

@@ -14,8 +14,9 @@ from typing import Any
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
 from mamori.services.logs.common import (
+    token_offset,
     EXPORT_TASK, GROUP, RESOURCE_POLICY, group_arn, group_name, invalid, load_group, make_token, public,
-    read_token, resource_tag_keys,
+    resource_tag_keys,
 )
 from mamori.services.logs.masking import parse_policy
 
@@ -140,7 +141,7 @@ class PolicyOperations:
         if request.get("statusCode"):
             tasks = [t for t in tasks if t["status"]["code"] == request["statusCode"]]
         limit = request.get("limit") or 50
-        start = int(read_token(request["nextToken"]).get("offset", 0)) if request.get("nextToken") else 0
+        start = token_offset(request)
         out: dict[str, Any] = {"exportTasks": [public(t) for t in tasks[start:start + limit]]}
         if start + limit < len(tasks):
             out["nextToken"] = make_token({"offset": start + limit})
