@@ -1,0 +1,91 @@
+"""KMS key records: specs and algorithms, ids and ARNs, the default key policy, state
+checks with AWS's messages, and where keys, aliases and grants live in the store.
+
+    kind "kms-key"    arn = key ARN; doc = {"KeyMetadata", "Policy", "Tags", "Rotation",
+                      "Rotations", "Materials" (ids only), "Import"}; secret = JSON
+                      {"current": material id, "materials": {id: hex}} (sealed)
+    kind "kms-alias"  arn = alias ARN
+    kind "kms-grant"  arn = key ARN + "/grant/" + grant id
+
+Facts: https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html
+https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+https://docs.aws.amazon.com/kms/latest/developerguide/asymmetric-key-specs.html
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mamori.errors import AwsError, error
+
+KEY, ALIAS, GRANT = "kms-key", "kms-alias", "kms-grant"
+
+RSA_SIGN = [f"RSASSA_{p}_SHA_{n}" for p in ("PSS", "PKCS1_V1_5") for n in (256, 384, 512)]
+RSA_ENCRYPT = ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"]
+ECDSA = {"ECC_NIST_P256": "ECDSA_SHA_256", "ECC_NIST_P384": "ECDSA_SHA_384", "ECC_NIST_P521": "ECDSA_SHA_512",
+         "ECC_SECG_P256K1": "ECDSA_SHA_256"}
+USAGES: dict[str, list[str]] = {
+    "SYMMETRIC_DEFAULT": ["ENCRYPT_DECRYPT"],
+    **{f"RSA_{n}": ["ENCRYPT_DECRYPT", "SIGN_VERIFY"] for n in (2048, 3072, 4096)},
+    **{k: ["SIGN_VERIFY", "KEY_AGREEMENT"] for k in ("ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521")},
+    "ECC_SECG_P256K1": ["SIGN_VERIFY"],
+    **{f"HMAC_{n}": ["GENERATE_VERIFY_MAC"] for n in (224, 256, 384, 512)},
+}
+
+
+def err(code: str, message: str, status: int = 400) -> AwsError:
+    return error(code, message, status=status)
+
+
+def algorithms(spec: str, usage: str) -> dict[str, list[str]]:
+    if usage == "ENCRYPT_DECRYPT":
+        return {"EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"] if spec == "SYMMETRIC_DEFAULT" else RSA_ENCRYPT}
+    if usage == "SIGN_VERIFY":
+        return {"SigningAlgorithms": RSA_SIGN if spec.startswith("RSA") else [ECDSA[spec]]}
+    if usage == "KEY_AGREEMENT":
+        return {"KeyAgreementAlgorithms": ["ECDH"]}
+    return {"MacAlgorithms": [f"HMAC_SHA_{spec.split('_')[1]}"]}
+
+
+def default_policy(account: str) -> str:
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Id": "key-default-1",
+        "Statement": [{
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }],
+    }, indent=2)
+
+
+def key_arn(region: str, account: str, key_id: str) -> str:
+    return f"arn:aws:kms:{region}:{account}:key/{key_id}"
+
+
+def alias_arn(region: str, account: str, name: str) -> str:
+    return f"arn:aws:kms:{region}:{account}:{name}"
+
+
+def state_error(meta: dict[str, Any]) -> AwsError:
+    arn, state = meta["Arn"], meta["KeyState"]
+    if state == "Disabled":
+        return err("DisabledException", f"{arn} is disabled.")
+    text = {"PendingDeletion": "pending deletion", "PendingImport": "pending import",
+            "PendingReplicaDeletion": "pending replica deletion"}.get(state, state.lower())
+    return err("KMSInvalidStateException", f"{arn} is {text}.")
+
+
+def require_state(meta: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    if meta["KeyState"] not in allowed:
+        raise state_error(meta)
+
+
+USE = ("Enabled",)
+MANAGE = ("Enabled", "Disabled", "PendingImport")  # CreateAlias, tags, description, ScheduleKeyDeletion
+TOGGLE = ("Enabled", "Disabled")  # EnableKey / DisableKey
+ANY = ("Enabled", "Disabled", "PendingDeletion", "PendingImport", "PendingReplicaDeletion", "Creating", "Updating",
+       "Unavailable")
