@@ -30,7 +30,9 @@ from mamori.gateway.context import Decision, RequestContext, denial_message, wit
 from mamori.services.base import Provider
 from mamori.services.kms import crypto
 from mamori.services.kms import keys as K
+from mamori.services.kms.grants import GrantOps
 from mamori.services.kms.keys import err
+from mamori.services.kms.lifecycle import LifecycleOps
 
 DAY = 86400.0
 GRANT_OPS_WITH_CONTEXT = {"Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
@@ -42,7 +44,7 @@ def _b(data: dict[str, Any]) -> bytes:
     return json.dumps(data).encode()
 
 
-class KmsProvider(Provider):
+class KmsProvider(LifecycleOps, GrantOps, Provider):
     service = "kms"
 
     # -- lifecycle wiring --------------------------------------------------------------

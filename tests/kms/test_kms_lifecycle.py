@@ -1,0 +1,214 @@
+"""KMS lifecycle by the clock: deletion, rotation, imported material and its expiry,
+the state x operation table, multi-Region keys, custom key stores."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
+
+DAY = 86400
+
+
+def code(exc):
+    return exc.value.response["Error"]["Code"]
+
+
+def test_deletion_happens_when_the_window_passes(mamori, mamori_clock):
+    kms = mamori.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/doomed", TargetKeyId=key_id)
+    with pytest.raises(ClientError) as e:
+        kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=6)
+    assert code(e) == "ValidationException"
+    out = kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    assert out["KeyState"] == "PendingDeletion"
+    kms.cancel_key_deletion(KeyId=key_id)
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Disabled"
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    mamori_clock.advance(6 * DAY)
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    mamori_clock.advance(1 * DAY + 60)
+    with pytest.raises(ClientError) as e:
+        kms.describe_key(KeyId=key_id)
+    assert code(e) == "NotFoundException"
+    assert "alias/doomed" not in [a["AliasName"] for a in kms.list_aliases()["Aliases"]]
+
+
+def test_rotation_by_the_clock_and_on_demand(mamori, mamori_clock):
+    kms = mamori.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    old = kms.encrypt(KeyId=key_id, Plaintext=b"before")["CiphertextBlob"]
+    kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=90)
+    status = kms.get_key_rotation_status(KeyId=key_id)
+    assert status["KeyRotationEnabled"] and status["RotationPeriodInDays"] == 90
+    assert kms.list_key_rotations(KeyId=key_id)["Rotations"] == []
+    mamori_clock.advance(91 * DAY)
+    rotations = kms.list_key_rotations(KeyId=key_id)["Rotations"]
+    assert [r["RotationType"] for r in rotations] == ["AUTOMATIC"]
+    kms.rotate_key_on_demand(KeyId=key_id)
+    rotations = kms.list_key_rotations(KeyId=key_id)["Rotations"]
+    assert [r["RotationType"] for r in rotations] == ["AUTOMATIC", "ON_DEMAND"]
+    assert rotations[-1]["KeyMaterialState"] == "CURRENT"
+    new = kms.encrypt(KeyId=key_id, Plaintext=b"after")
+    assert new["CiphertextBlob"] != old
+    assert kms.decrypt(CiphertextBlob=old)["Plaintext"] == b"before"
+    assert kms.decrypt(CiphertextBlob=new["CiphertextBlob"])["Plaintext"] == b"after"
+    kms.disable_key_rotation(KeyId=key_id)
+    assert not kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"]
+    rsa = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    with pytest.raises(ClientError) as e:
+        kms.enable_key_rotation(KeyId=rsa)
+    assert code(e) == "UnsupportedOperationException"
+
+
+def _import(kms, key_id, material, algorithm="RSAES_OAEP_SHA_256", **kw):
+    params = kms.get_parameters_for_import(KeyId=key_id, WrappingAlgorithm=algorithm, WrappingKeySpec="RSA_2048")
+    public = serialization.load_der_public_key(params["PublicKey"])
+    h = hashes.SHA1() if algorithm.endswith("SHA_1") else hashes.SHA256()
+    oaep = padding.OAEP(mgf=padding.MGF1(h), algorithm=h, label=None)
+    if algorithm.startswith("RSAES"):
+        wrapped = public.encrypt(material, oaep)
+    else:
+        aes = os.urandom(32)
+        wrapped = public.encrypt(aes, oaep) + aes_key_wrap_with_padding(aes, material)
+    return kms.import_key_material(KeyId=key_id, ImportToken=params["ImportToken"], EncryptedKeyMaterial=wrapped, **kw)
+
+
+@pytest.mark.parametrize("algorithm", ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1",
+                                       "RSA_AES_KEY_WRAP_SHA_256"])
+def test_import_flow(mamori, mamori_clock, algorithm):
+    kms = mamori.client("kms")
+    key = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]
+    assert key["KeyState"] == "PendingImport"
+    material = os.urandom(32)
+    _import(kms, key["KeyId"], material, algorithm, ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    ct = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"imported")["CiphertextBlob"]
+    kms.delete_imported_key_material(KeyId=key["KeyId"])
+    assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "PendingImport"
+    with pytest.raises(ClientError) as e:
+        kms.decrypt(CiphertextBlob=ct)
+    assert code(e) == "KMSInvalidStateException"
+    with pytest.raises(ClientError) as e:
+        _import(kms, key["KeyId"], os.urandom(32), algorithm, ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    assert code(e) == "IncorrectKeyMaterialException"
+    valid_to = datetime.fromtimestamp(mamori_clock.now(), timezone.utc) + timedelta(days=2)
+    _import(kms, key["KeyId"], material, algorithm, ValidTo=valid_to)
+    assert kms.decrypt(CiphertextBlob=ct)["Plaintext"] == b"imported"
+    mamori_clock.advance(2 * DAY + 60)
+    assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "PendingImport"
+
+
+def test_expired_import_token(mamori, mamori_clock):
+    kms = mamori.client("kms")
+    key_id = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    params = kms.get_parameters_for_import(KeyId=key_id, WrappingAlgorithm="RSAES_OAEP_SHA_256",
+                                           WrappingKeySpec="RSA_3072")
+    public = serialization.load_der_public_key(params["PublicKey"])
+    h = hashes.SHA256()
+    wrapped = public.encrypt(os.urandom(32), padding.OAEP(mgf=padding.MGF1(h), algorithm=h, label=None))
+    mamori_clock.advance(DAY + 1)
+    with pytest.raises(ClientError) as e:
+        kms.import_key_material(KeyId=key_id, ImportToken=params["ImportToken"], EncryptedKeyMaterial=wrapped,
+                                ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    assert code(e) == "ExpiredImportTokenException"
+
+
+# state -> the error code each operation gives (None: allowed)
+TABLE = {
+    "encrypt": {"Enabled": None, "Disabled": "DisabledException", "PendingDeletion": "KMSInvalidStateException",
+                "PendingImport": "KMSInvalidStateException"},
+    "generate_data_key": {"Enabled": None, "Disabled": "DisabledException",
+                          "PendingDeletion": "KMSInvalidStateException", "PendingImport": "KMSInvalidStateException"},
+    "create_grant": {"Enabled": None, "Disabled": "DisabledException", "PendingDeletion": "KMSInvalidStateException",
+                     "PendingImport": "KMSInvalidStateException"},
+    "enable_key": {"Enabled": None, "Disabled": None, "PendingDeletion": "KMSInvalidStateException",
+                   "PendingImport": "KMSInvalidStateException"},
+    "disable_key": {"Enabled": None, "Disabled": None, "PendingDeletion": "KMSInvalidStateException",
+                    "PendingImport": "KMSInvalidStateException"},
+    "tag_resource": {"Enabled": None, "Disabled": None, "PendingDeletion": "KMSInvalidStateException",
+                     "PendingImport": None},
+    "update_key_description": {"Enabled": None, "Disabled": None, "PendingDeletion": "KMSInvalidStateException",
+                               "PendingImport": None},
+    "schedule_key_deletion": {"Enabled": None, "Disabled": None, "PendingDeletion": "KMSInvalidStateException",
+                              "PendingImport": None},
+    "cancel_key_deletion": {"Enabled": "KMSInvalidStateException", "Disabled": "KMSInvalidStateException",
+                            "PendingDeletion": None, "PendingImport": "KMSInvalidStateException"},
+    "describe_key": {s: None for s in ("Enabled", "Disabled", "PendingDeletion", "PendingImport")},
+    "get_key_policy": {s: None for s in ("Enabled", "Disabled", "PendingDeletion", "PendingImport")},
+    "enable_key_rotation": {"Enabled": None, "Disabled": "DisabledException",
+                            "PendingDeletion": "KMSInvalidStateException", "PendingImport": "KMSInvalidStateException"},
+}
+ARGS = {
+    "encrypt": {"Plaintext": b"x"}, "generate_data_key": {"KeySpec": "AES_256"},
+    "create_grant": {"GranteePrincipal": "arn:aws:iam::123456789012:root", "Operations": ["Decrypt"]},
+    "tag_resource": {"Tags": [{"TagKey": "a", "TagValue": "b"}]}, "update_key_description": {"Description": "x"},
+    "schedule_key_deletion": {"PendingWindowInDays": 7},
+}
+
+
+def _key_in(kms, state):
+    if state == "PendingImport":
+        return kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    if state == "Disabled":
+        kms.disable_key(KeyId=key_id)
+    if state == "PendingDeletion":
+        kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    return key_id
+
+
+@pytest.mark.parametrize("op,state,expected", [(op, s, c) for op, row in TABLE.items() for s, c in row.items()])
+def test_state_operation_table(mamori, op, state, expected):
+    kms = mamori.client("kms")
+    key_id = _key_in(kms, state)
+    call = getattr(kms, op)
+    if expected is None:
+        call(KeyId=key_id, **ARGS.get(op, {}))
+    else:
+        with pytest.raises(ClientError) as e:
+            call(KeyId=key_id, **ARGS.get(op, {}))
+        assert code(e) == expected
+        arn = kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+        assert e.value.response["Error"]["Message"].startswith(arn) or expected != "KMSInvalidStateException" \
+            or op == "enable_key_rotation"
+
+
+def test_multi_region_key_replica_has_the_same_material(mamori):
+    kms = mamori.client("kms")
+    key = kms.create_key(MultiRegion=True)["KeyMetadata"]
+    assert key["KeyId"].startswith("mrk-")
+    ct = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"everywhere")["CiphertextBlob"]
+    replica = kms.replicate_key(KeyId=key["KeyId"], ReplicaRegion="eu-west-1")["ReplicaKeyMetadata"]
+    assert replica["KeyId"] == key["KeyId"] and ":eu-west-1:" in replica["Arn"]
+    west = mamori.client("kms", region_name="eu-west-1")
+    assert west.decrypt(CiphertextBlob=ct)["Plaintext"] == b"everywhere"
+    with pytest.raises(ClientError) as e:
+        kms.replicate_key(KeyId=key["KeyId"], ReplicaRegion="eu-west-1")
+    assert code(e) == "AlreadyExistsException"
+    kms.update_primary_region(KeyId=key["KeyId"], PrimaryRegion="eu-west-1")
+    cfg = west.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["MultiRegionConfiguration"]
+    assert cfg["MultiRegionKeyType"] == "PRIMARY" and cfg["PrimaryKey"]["Region"] == "eu-west-1"
+
+
+def test_custom_key_stores_answer_cluster_not_found(mamori):
+    kms = mamori.client("kms")
+    with pytest.raises(ClientError) as e:
+        kms.create_custom_key_store(CustomKeyStoreName="s", CloudHsmClusterId="cluster-234567abcdefg",
+                                    TrustAnchorCertificate="x", KeyStorePassword="password1")
+    assert code(e) == "CloudHsmClusterNotFoundException"
+    assert kms.describe_custom_key_stores()["CustomKeyStores"] == []
+    for call in (kms.connect_custom_key_store, kms.disconnect_custom_key_store, kms.delete_custom_key_store):
+        with pytest.raises(ClientError) as e:
+            call(CustomKeyStoreId="cks-1234567890abcdef0")
+        assert code(e) == "CustomKeyStoreNotFoundException"
+    with pytest.raises(ClientError) as e:
+        kms.update_custom_key_store(CustomKeyStoreId="cks-1234567890abcdef0", NewCustomKeyStoreName="n")
+    assert code(e) == "CustomKeyStoreNotFoundException"
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    assert kms.get_key_last_usage(KeyId=key_id)["KeyId"].endswith(key_id)
