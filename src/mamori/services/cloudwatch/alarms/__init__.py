@@ -634,12 +634,12 @@ class AlarmOperations:
         points = len(real)
         if new == engine.ALARM:
             crossed = sum(1 for t, v in real if engine.breaches(v, alarm["ComparisonOperator"], threshold))
-            reason = (f"Threshold Crossed: {crossed} out of the last {points} datapoint{'s' if points != 1 else ''} [{shown}] "
+            reason = (f"Threshold Crossed: {crossed} out of the last {points} datapoints [{shown}] "
                       f"{'was' if crossed == 1 else 'were'} {words} the threshold ({_num(threshold)}) "
                       f"(minimum {m} datapoint{'s' if m != 1 else ''} for OK -> ALARM transition).")
         else:
             ok = sum(1 for t, v in real if not engine.breaches(v, alarm["ComparisonOperator"], threshold))
-            reason = (f"Threshold Crossed: {ok} out of the last {points} datapoint{'s' if points != 1 else ''} [{shown}] "
+            reason = (f"Threshold Crossed: {ok} out of the last {points} datapoints [{shown}] "
                       f"{'was' if ok == 1 else 'were'} not {words} the threshold ({_num(threshold)}) "
                       f"(minimum {max(1, n - m + 1)} datapoint{'s' if n - m + 1 != 1 else ''} for ALARM -> OK transition).")
             if not real:
