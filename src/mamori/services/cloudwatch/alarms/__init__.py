@@ -651,6 +651,9 @@ class AlarmOperations:
     def _change_state(self, alarm: dict, value: str, reason: str, data: str | None, t: float) -> None:
         previous = dict(alarm["state"])
         alarm["state"] = {"value": value, "reason": reason, "data": data, "time": t}
+        if previous["value"] == engine.ALARM and value != engine.ALARM:
+            alarm["left_alarm"] = t  # an actions suppressor's extension period starts here
+        alarm.pop("pending", None)
         suppressed = None
         if alarm["type"] == "CompositeAlarm":
             suppressed = self._suppression(alarm, t)
@@ -737,9 +740,6 @@ class AlarmOperations:
     def _run_actions(self, alarm: dict, previous: dict, t: float) -> None:
         value = alarm["state"]["value"]
         key = {"OK": "OKActions", "ALARM": "AlarmActions", "INSUFFICIENT_DATA": "InsufficientDataActions"}[value]
-        if previous["value"] == engine.ALARM and value != engine.ALARM:
-            alarm["left_alarm"] = t
-            self._save(alarm)
         if not alarm.get("ActionsEnabled", True):
             return
         for arn in alarm.get(key) or []:
