@@ -26,6 +26,7 @@ from typing import Any
 from mamori.errors import AwsError
 from mamori.gateway.context import Principal, RequestContext
 from mamori.services.cloudwatch.alarms import actions as act
+from mamori.services.cloudwatch.alarms import band as band_model
 from mamori.services.cloudwatch.alarms import engine, rule
 from mamori.services.cloudwatch.model import combination, epoch, invalid, missing, validation
 
@@ -155,7 +156,14 @@ class AlarmOperations:
             periods = [period]
         else:
             queries = request["Metrics"]
-            if sum(1 for q in queries if q.get("ReturnData", True)) != 1:
+            tid = request.get("ThresholdMetricId")
+            if tid:
+                [tq] = [q for q in queries if q["Id"] == tid] or [None]
+                if tq is None or band_model.parse_band(tq.get("Expression", "")) is None:
+                    raise validation("ThresholdMetricId must name an ANOMALY_DETECTION_BAND expression in Metrics.")
+                if band_model.parse_band(tq["Expression"])[0] not in {q["Id"] for q in queries}:
+                    raise validation("ANOMALY_DETECTION_BAND must name a metric of the alarm.")
+            if sum(1 for q in queries if q.get("ReturnData", True) and q["Id"] != tid) != 1:
                 raise validation("Exactly one element of the metrics list should return data.")
             if len([q for q in queries if q.get("MetricStat")]) > 10:
                 raise validation("Metric math alarms can use at most 10 metrics.")
@@ -586,7 +594,8 @@ class AlarmOperations:
                 ms["Unit"] = alarm["Unit"]
             series = dict(self.metric_series(alarm["account"], alarm["region"], ms, start, end))
         else:
-            queries = [dict(q) for q in alarm["Metrics"]]
+            tid = alarm.get("ThresholdMetricId")
+            queries = [dict(q) for q in alarm["Metrics"] if q["Id"] != tid]
             result = self.evaluate_metric_data(alarm["account"], alarm["region"], queries, start, end)
             rid = next(q["Id"] for q in queries if q.get("ReturnData", True))
             series = dict(result.get(rid, []))
@@ -609,12 +618,56 @@ class AlarmOperations:
             p = float(ext[1:])
             if any(v is not None and engine.low_sample(counts.get(t, 0), p) for t, v in slots[-n:]):
                 return  # low sample count: the state stays as it is
-        flags = [None if v is None else engine.breaches(v, op, threshold) for _, v in slots]
+        bounds = self._band_for(alarm, slots[0][0], period) if alarm.get("ThresholdMetricId") else None
+        if alarm.get("ThresholdMetricId"):
+            if bounds is None:  # no trained model yet: no comparable point
+                slots = [(t, None) for t, _ in slots]
+            else:
+                alarm["_band"] = bounds
+        lower, upper = bounds if bounds else (threshold, None)
+        flags = [None if v is None else engine.breaches(v, op, lower, upper) for _, v in slots]
         new = engine.decide(flags, n, m, treat, alarm["state"]["value"])
         if new == alarm["state"]["value"]:
             return
         reason, data = self._reason(alarm, slots, flags, new, n, m, due)
         self._change_state(alarm, new, reason, data, due)
+
+    def _band_for(self, alarm: dict, start: float, period: int) -> tuple[float, float] | None:
+        """The anomaly band of the alarm's ThresholdMetricId expression (band.py)."""
+        tq = next(q for q in alarm["Metrics"] if q["Id"] == alarm["ThresholdMetricId"])
+        mid, width = band_model.parse_band(tq["Expression"])
+        mq = next((q for q in alarm["Metrics"] if q["Id"] == mid and q.get("MetricStat")), None)
+        if mq is None:
+            return None
+        return self._train(alarm["account"], alarm["region"], mq["MetricStat"], width, start, period)
+
+    def _train(self, account: str, region: str, metric_stat: dict, width: float, start: float, period: int) -> tuple[float, float] | None:
+        ms = dict(metric_stat, Period=period)
+        history = self.metric_series(account, region, ms, start - band_model.TRAINING_WINDOW, start)
+        excluded = []
+        detector = self._detector_for(account, region, ms)
+        if detector:
+            excluded = [(epoch(r["StartTime"]), epoch(r["EndTime"])) for r in detector["Configuration"].get("ExcludedTimeRanges") or []]
+        values = [v for t, v in history if not any(a <= t < b for a, b in excluded)]
+        return band_model.train(values, width)
+
+    def _detector_for(self, account: str, region: str, ms: dict) -> dict | None:
+        metric = ms.get("Metric") or {}
+        dims = ",".join(f"{d['Name']}={d['Value']}" for d in sorted(metric.get("Dimensions") or [], key=lambda d: d["Name"]))
+        key = f"arn:aws:cloudwatch:{region}:{account}:anomaly-detector/{metric.get('Namespace')}/{metric.get('MetricName')}/{ms.get('Stat')}/{dims}"
+        return self.runtime.store.get(key)
+
+    def anomaly_band(self, account: str, region: str, series, width: float, start: float, end: float):
+        """Hook for metric math's ANOMALY_DETECTION_BAND: [(label, {t: value})] lower, upper."""
+        meta = series.meta or {}
+        ms = {"Metric": {"Namespace": meta.get("Namespace"), "MetricName": meta.get("MetricName"),
+                         "Dimensions": meta.get("Dimensions") or []}, "Stat": meta.get("Stat"), "Period": meta.get("Period", 60)}
+        bounds = self._train(account, region, ms, width, start, int(meta.get("Period", 60)))
+        if bounds is None or not meta.get("MetricName"):
+            return [(f"{series.label} Band (Lower)", {}), (f"{series.label} Band (Upper)", {})]
+        times = list(series.points)
+        return [(f"{series.label} Band (Lower)", {t: bounds[0] for t in times}),
+                (f"{series.label} Band (Upper)", {t: bounds[1] for t in times})]
 
     def _reason(self, alarm: dict, slots, flags, new: str, n: int, m: int, due: float) -> tuple[str, str]:
         words = engine.STATIC_OPERATORS.get(alarm["ComparisonOperator"], "outside the band of")
@@ -626,6 +679,20 @@ class AlarmOperations:
         if alarm.get("MetricName"):
             stat_data["statistic"] = alarm.get("Statistic") or alarm.get("ExtendedStatistic")
         stat_data.update({"period": alarm.get("period", 60), "recentDatapoints": recent, "threshold": threshold})
+        if alarm.get("_band") and new != engine.INSUFFICIENT:
+            lower, upper = alarm.pop("_band")
+            shown = ", ".join(f"{_num(v)} ({_now_text(t)})" for t, v in reversed(real))
+            stat_data["recentLowerThresholds"] = [lower] * len(real)
+            stat_data["recentUpperThresholds"] = [upper] * len(real)
+            stat_data.pop("threshold", None)
+            crossed = sum(1 for t, v in real if engine.breaches(v, alarm["ComparisonOperator"], lower, upper))
+            shown_n = crossed if new == engine.ALARM else len(real) - crossed
+            reason = (f"Thresholds Crossed: {shown_n} out of the last {len(real)} datapoints [{shown}] "
+                      f"{'was' if shown_n == 1 else 'were'} {'' if new == engine.ALARM else 'not '}less than the lower thresholds "
+                      f"[{', '.join(_num(lower) for _ in real)}] or greater than the upper thresholds [{', '.join(_num(upper) for _ in real)}] "
+                      f"(minimum {m} datapoint{'s' if m != 1 else ''} for OK -> ALARM transition).")
+            return reason, json.dumps(stat_data, separators=(",", ":"))
+        alarm.pop("_band", None)
         if new == engine.INSUFFICIENT:
             count = len(slots)
             reason = f"Insufficient Data: {count} datapoint{'s were' if count != 1 else ' was'} unknown."
