@@ -84,6 +84,8 @@ def test_grant_allows_what_it_names_with_constraints(mamori, user):
     assert code(mine.encrypt, KeyId=key_id, Plaintext=b"p", EncryptionContext={"app": "y"}) == "AccessDeniedException"
     assert code(mine.generate_data_key, KeyId=key_id, KeySpec="AES_256",
                 EncryptionContext={"app": "x"}) == "AccessDeniedException"
+    assert code(mine.encrypt, KeyId=key_id, Plaintext=b"p", EncryptionContext={"app": "x"},
+                GrantTokens=["not-a-token"]) == "InvalidGrantTokenException"
     grants = kms.list_grants(KeyId=key_id)["Grants"]
     assert [g["GrantId"] for g in grants] == [grant["GrantId"]]
     assert grants[0]["Operations"] == ["Encrypt", "Decrypt"]

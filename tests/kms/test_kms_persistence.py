@@ -3,6 +3,7 @@ data directory; their material is sealed at rest."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 pytestmark = pytest.mark.slow
 
@@ -48,6 +50,18 @@ def kms_client(port):
                         config=Config(retries={"max_attempts": 1}))
 
 
+def advance_clock(port, seconds):
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url = f"http://127.0.0.1:{port}/_mamori/clock"
+    body = json.dumps({"action": "advance", "duration": seconds}).encode()
+    req = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials("test", "test"), "mamori", "us-east-1").add_auth(req)
+    requests.post(url, data=body, headers=dict(req.prepare().headers), timeout=10).raise_for_status()
+
+
 def test_keys_survive_kill_9(tmp_path):
     port = free_port()
     proc = start(tmp_path, port)
@@ -66,6 +80,8 @@ def test_keys_survive_kill_9(tmp_path):
             sigs[key_id] = (alg, kms.sign(KeyId=key_id, Message=b"m", SigningAlgorithm=alg)["Signature"])
         hmac = kms.create_key(KeySpec="HMAC_384", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
         mac = kms.generate_mac(KeyId=hmac, Message=b"m", MacAlgorithm="HMAC_SHA_384")["Mac"]
+        doomed = kms.create_key()["KeyMetadata"]["KeyId"]
+        kms.schedule_key_deletion(KeyId=doomed, PendingWindowInDays=7)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
@@ -83,6 +99,12 @@ def test_keys_survive_kill_9(tmp_path):
         for key_id, (alg, sig) in sigs.items():
             assert kms.verify(KeyId=key_id, Message=b"m", Signature=sig, SigningAlgorithm=alg)["SignatureValid"]
         assert kms.verify_mac(KeyId=hmac, Message=b"m", Mac=mac, MacAlgorithm="HMAC_SHA_384")["MacValid"]
+        # The deletion scheduled before the crash is re-armed from the store at start.
+        assert kms.describe_key(KeyId=doomed)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+        advance_clock(port, 7 * 86400 + 60)
+        with pytest.raises(ClientError) as e:
+            kms.describe_key(KeyId=doomed)
+        assert e.value.response["Error"]["Code"] == "NotFoundException"
     finally:
         proc.terminate()
         proc.wait(10)

@@ -190,9 +190,13 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
         if ctx.called_via:
             conds["kms:ViaService"] = ctx.called_via[0]
         conds.update(extra or {})
+        for token in grant_tokens or []:
+            if len(token) != 128 or any(c not in "0123456789abcdef" for c in token):
+                raise err("InvalidGrantTokenException", "Grant token is invalid.")
         action = f"kms:{op}"
+        owner = meta["AWSAccountId"] if meta["AWSAccountId"] != ctx.account_id else None
         decision = self.runtime.authorizer(ctx, action, meta["Arn"],
-                                           with_resource_policy(conds, doc.get("Policy"), required=True))
+                                           with_resource_policy(conds, doc.get("Policy"), required=True, account=owner))
         if not decision.allowed and decision.kind != "explicit_deny":
             grant = self._grant_for(ctx, meta["Arn"], op, context, grant_tokens)
             if grant is not None:
