@@ -7,6 +7,8 @@
     engine.py     M of N / TreatMissingData / comparison: pure functions
     rule.py       the composite AlarmRule grammar
     actions.py    the state-change event and the SNS notification JSON
+    band.py       the anomaly detection band model
+    mute_rules.py alarm mute rules (actions muted on a schedule)
 
 Alarms are resources of kind "cloudwatch:alarm" (doc: the API members plus `type`,
 `account`, `region`, `state` {value, reason, data, time}, `updated`); history items are
@@ -28,6 +30,7 @@ from mamori.gateway.context import Principal, RequestContext
 from mamori.services.cloudwatch.alarms import actions as act
 from mamori.services.cloudwatch.alarms import band as band_model
 from mamori.services.cloudwatch.alarms import engine, rule
+from mamori.services.cloudwatch.alarms.mute_rules import MuteRuleOperations
 from mamori.services.cloudwatch.model import combination, epoch, invalid, missing, validation
 
 ALARM_KIND = "cloudwatch:alarm"
@@ -51,7 +54,7 @@ def _num(x: float) -> str:
     return repr(float(x))
 
 
-class AlarmOperations:
+class AlarmOperations(MuteRuleOperations):
     """Mixin of CloudWatchProvider (needs `self.runtime`, `self.metric_series`,
     `self.evaluate_metric_data`)."""
 
@@ -411,6 +414,15 @@ class AlarmOperations:
         if start + limit < len(items):
             out["NextToken"] = str(start + limit)
         return out
+
+    def describe_alarm_contributors(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        """Contributors exist for multi-time-series (PromQL / Metrics Insights) alarms,
+        which mamori does not evaluate: an existing alarm has none."""
+        name = request.get("AlarmName") or ""
+        ctx.authorize("cloudwatch:DescribeAlarmContributors", self._alarm_arn(ctx.account_id, ctx.region, name))
+        if self._alarm(ctx.account_id, ctx.region, name) is None:
+            raise AwsError(f"Alarm {name} does not exist.", code="ResourceNotFoundException", status=404)
+        return {"AlarmContributors": []}
 
     # -- state and actions switches ---------------------------------------------------------
 
@@ -807,7 +819,7 @@ class AlarmOperations:
     def _run_actions(self, alarm: dict, previous: dict, t: float) -> None:
         value = alarm["state"]["value"]
         key = {"OK": "OKActions", "ALARM": "AlarmActions", "INSUFFICIENT_DATA": "InsufficientDataActions"}[value]
-        if not alarm.get("ActionsEnabled", True):
+        if not alarm.get("ActionsEnabled", True) or self.muted(alarm, t):
             return
         for arn in alarm.get(key) or []:
             service = arn.split(":")[2] if arn.count(":") >= 5 else ""
