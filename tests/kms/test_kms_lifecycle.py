@@ -142,14 +142,36 @@ TABLE = {
     "describe_key": {s: None for s in ("Enabled", "Disabled", "PendingDeletion", "PendingImport")},
     "get_key_policy": {s: None for s in ("Enabled", "Disabled", "PendingDeletion", "PendingImport")},
     "enable_key_rotation": {"Enabled": None, "Disabled": "DisabledException",
-                            "PendingDeletion": "KMSInvalidStateException", "PendingImport": "KMSInvalidStateException"},
+                            "PendingDeletion": "KMSInvalidStateException",
+                            "PendingImport": "UnsupportedOperationException"},
+    "delete_imported_key_material": {"PendingImport": None},
+    "list_grants": {s: None for s in ("Enabled", "Disabled", "PendingDeletion", "PendingImport")},
+    "list_resource_tags": {s: None for s in ("Enabled", "Disabled", "PendingDeletion", "PendingImport")},
+    "untag_resource": {"Enabled": None, "Disabled": None, "PendingDeletion": "KMSInvalidStateException",
+                       "PendingImport": None},
+    "decrypt": {"Disabled": "DisabledException", "PendingDeletion": "KMSInvalidStateException"},
+    "re_encrypt": {"Disabled": "DisabledException", "PendingDeletion": "KMSInvalidStateException"},
 }
 ARGS = {
     "encrypt": {"Plaintext": b"x"}, "generate_data_key": {"KeySpec": "AES_256"},
     "create_grant": {"GranteePrincipal": "arn:aws:iam::123456789012:root", "Operations": ["Decrypt"]},
     "tag_resource": {"Tags": [{"TagKey": "a", "TagValue": "b"}]}, "update_key_description": {"Description": "x"},
-    "schedule_key_deletion": {"PendingWindowInDays": 7},
+    "schedule_key_deletion": {"PendingWindowInDays": 7}, "untag_resource": {"TagKeys": ["a"]},
 }
+
+
+def _ciphertext_call(kms, op, state):
+    """Decrypt / ReEncrypt of a ciphertext made while the key was Enabled."""
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"x")["CiphertextBlob"]
+    if state == "Disabled":
+        kms.disable_key(KeyId=key_id)
+    else:
+        kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    if op == "decrypt":
+        return lambda KeyId, **kw: kms.decrypt(KeyId=key_id, CiphertextBlob=blob)
+    other = kms.create_key()["KeyMetadata"]["KeyId"]
+    return lambda KeyId, **kw: kms.re_encrypt(CiphertextBlob=blob, DestinationKeyId=other)
 
 
 def _key_in(kms, state):
@@ -168,15 +190,22 @@ def test_state_operation_table(mamori, op, state, expected):
     kms = mamori.client("kms")
     key_id = _key_in(kms, state)
     call = getattr(kms, op)
+    if op in ("decrypt", "re_encrypt"):
+        call = _ciphertext_call(kms, op, state)
     if expected is None:
         call(KeyId=key_id, **ARGS.get(op, {}))
     else:
         with pytest.raises(ClientError) as e:
             call(KeyId=key_id, **ARGS.get(op, {}))
         assert code(e) == expected
-        arn = kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
-        assert e.value.response["Error"]["Message"].startswith(arn) or expected != "KMSInvalidStateException" \
-            or op == "enable_key_rotation"
+        message = e.value.response["Error"]["Message"]
+        if expected == "UnsupportedOperationException":
+            assert message.endswith("origin is EXTERNAL which is not valid for this operation.")
+        else:
+            suffix = "is not pending deletion." if op == "cancel_key_deletion" else {
+                "Disabled": "is disabled.", "PendingDeletion": "is pending deletion.",
+                "PendingImport": "is pending import."}[state]
+            assert message.startswith("arn:aws:kms:") and message.endswith(suffix), message
 
 
 def test_multi_region_key_replica_has_the_same_material(mamori):
@@ -203,10 +232,15 @@ def test_custom_key_stores_answer_cluster_not_found(mamori):
                                     TrustAnchorCertificate="x", KeyStorePassword="password1")
     assert code(e) == "CloudHsmClusterNotFoundException"
     assert kms.describe_custom_key_stores()["CustomKeyStores"] == []
-    for call in (kms.connect_custom_key_store, kms.disconnect_custom_key_store, kms.delete_custom_key_store):
-        with pytest.raises(ClientError) as e:
-            call(CustomKeyStoreId="cks-1234567890abcdef0")
-        assert code(e) == "CustomKeyStoreNotFoundException"
+    with pytest.raises(ClientError) as e:
+        kms.connect_custom_key_store(CustomKeyStoreId="cks-1234567890abcdef0")
+    assert code(e) == "CustomKeyStoreNotFoundException"
+    with pytest.raises(ClientError) as e:
+        kms.disconnect_custom_key_store(CustomKeyStoreId="cks-1234567890abcdef0")
+    assert code(e) == "CustomKeyStoreNotFoundException"
+    with pytest.raises(ClientError) as e:
+        kms.delete_custom_key_store(CustomKeyStoreId="cks-1234567890abcdef0")
+    assert code(e) == "CustomKeyStoreNotFoundException"
     with pytest.raises(ClientError) as e:
         kms.update_custom_key_store(CustomKeyStoreId="cks-1234567890abcdef0", NewCustomKeyStoreName="n")
     assert code(e) == "CustomKeyStoreNotFoundException"

@@ -72,13 +72,17 @@ class LifecycleOps:
     # -- rotation ------------------------------------------------------------------------
 
     def _rotatable(self, doc, op: str) -> dict[str, Any]:
+        """Automatic rotation: symmetric keys with AWS_KMS material only; an EXTERNAL key
+        is refused for its origin whatever its state (key-state.html)."""
         meta = doc["KeyMetadata"]
-        if meta["KeyState"] == "PendingImport" or meta["KeyState"] == "PendingDeletion":
+        if meta["Origin"] != "AWS_KMS" and op != "RotateKeyOnDemand":
+            raise err("UnsupportedOperationException", f"{meta['Arn']} origin is {meta['Origin']} which is not "
+                      "valid for this operation.")
+        if meta["KeyState"] in ("PendingImport", "PendingDeletion"):
             raise K.state_error(meta)
-        if meta["KeySpec"] != "SYMMETRIC_DEFAULT" or meta["Origin"] != "AWS_KMS" and op != "RotateKeyOnDemand":
-            raise err("UnsupportedOperationException", f"{meta['Arn']} origin is {meta['Origin']} which is not valid "
-                      "for this operation." if meta["Origin"] != "AWS_KMS" else
-                      f"{meta['Arn']} key spec is {meta['KeySpec']} which is not valid for this operation.")
+        if meta["KeySpec"] != "SYMMETRIC_DEFAULT":
+            raise err("UnsupportedOperationException", f"{meta['Arn']} key spec is {meta['KeySpec']} which is not "
+                      "valid for this operation.")
         return meta
 
     def enable_key_rotation(self, ctx, request):
