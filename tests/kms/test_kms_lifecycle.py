@@ -245,4 +245,7 @@ def test_custom_key_stores_answer_cluster_not_found(mamori):
         kms.update_custom_key_store(CustomKeyStoreId="cks-1234567890abcdef0", NewCustomKeyStoreName="n")
     assert code(e) == "CustomKeyStoreNotFoundException"
     key_id = kms.create_key()["KeyMetadata"]["KeyId"]
-    assert kms.get_key_last_usage(KeyId=key_id)["KeyId"].endswith(key_id)
+    assert "KeyLastUsage" not in kms.get_key_last_usage(KeyId=key_id)
+    kms.generate_data_key(KeyId=key_id, KeySpec="AES_128")
+    usage = kms.get_key_last_usage(KeyId=key_id)
+    assert usage["KeyId"].endswith(key_id) and usage["KeyLastUsage"]["Operation"] == "GenerateDataKey"

@@ -351,8 +351,9 @@ class LifecycleOps:
         self._auth(ctx, "GetKeyLastUsage", doc)
         meta = doc["KeyMetadata"]
         out = {"KeyId": meta["Arn"], "KeyCreationDate": meta["CreationDate"], "TrackingStartDate": meta["CreationDate"]}
-        if doc.get("LastUsage"):
-            out["KeyLastUsage"] = doc["LastUsage"]
+        last = self.runtime.store.get_meta(f"kms-last-usage:{meta['Arn']}")
+        if last:
+            out["KeyLastUsage"] = last
         return out
 
 

@@ -170,6 +170,12 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
             raise err("NotFoundException", f"Key '{arn}' does not exist")
         return doc, alias
 
+    def _used(self, ctx: RequestContext, doc: dict[str, Any], op: str) -> None:
+        """Remember the key's last cryptographic use for GetKeyLastUsage (small runtime
+        state, not a change of the key: no change-log entry)."""
+        self.runtime.store.set_meta(f"kms-last-usage:{doc['KeyMetadata']['Arn']}",
+                                    {"Operation": op, "Timestamp": ctx.time(), "KmsRequestId": ctx.request_id})
+
     # -- authorization -------------------------------------------------------------------
 
     def _auth(self, ctx: RequestContext, op: str, doc: dict[str, Any], extra: dict[str, Any] | None = None, *,
@@ -527,6 +533,7 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
         K.require_state(doc["KeyMetadata"], K.USE)
         blob = self._encrypt(doc, request["Plaintext"], context, algorithm)
         self._dry(request)
+        self._used(ctx, doc, "Encrypt")
         return {"CiphertextBlob": blob, "KeyId": doc["KeyMetadata"]["Arn"], "EncryptionAlgorithm": algorithm}
 
     @staticmethod
@@ -581,6 +588,7 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
                                             request.get("EncryptionContext"), request.get("EncryptionAlgorithm"),
                                             request.get("GrantTokens"))
         self._dry(request)
+        self._used(ctx, doc, "Decrypt")
         out = {"KeyId": doc["KeyMetadata"]["Arn"], "Plaintext": plaintext,
                "EncryptionAlgorithm": request.get("EncryptionAlgorithm", "SYMMETRIC_DEFAULT")}
         if mid:
@@ -607,6 +615,8 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
         K.require_state(dest["KeyMetadata"], K.USE)
         blob = self._encrypt(dest, plaintext, context, algorithm)
         self._dry(request)
+        self._used(ctx, src, "ReEncrypt")
+        self._used(ctx, dest, "ReEncrypt")
         return {"CiphertextBlob": blob, "SourceKeyId": src["KeyMetadata"]["Arn"], "KeyId": dest["KeyMetadata"]["Arn"],
                 "SourceEncryptionAlgorithm": request.get("SourceEncryptionAlgorithm", "SYMMETRIC_DEFAULT"),
                 "DestinationEncryptionAlgorithm": algorithm}
@@ -629,6 +639,7 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
         plaintext = os.urandom(size)
         blob = self._encrypt(doc, plaintext, context, "SYMMETRIC_DEFAULT")
         self._dry(request)
+        self._used(ctx, doc, op)
         return {"CiphertextBlob": blob, "Plaintext": plaintext, "KeyId": doc["KeyMetadata"]["Arn"],
                 "KeyMaterialId": crypto.parse_blob(blob)[1]}
 
@@ -654,6 +665,7 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
         public, private = crypto.data_key_pair(pair_spec)
         blob = self._encrypt(doc, private, context, "SYMMETRIC_DEFAULT")
         self._dry(request)
+        self._used(ctx, doc, op)
         return {"PrivateKeyCiphertextBlob": blob, "PrivateKeyPlaintext": private, "PublicKey": public,
                 "KeyId": doc["KeyMetadata"]["Arn"], "KeyPairSpec": pair_spec,
                 "KeyMaterialId": crypto.parse_blob(blob)[1]}
@@ -712,6 +724,7 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
         if mtype == "DIGEST" and len(message) != crypto.digest_size(algorithm):
             raise err("ValidationException", f"Digest is invalid length for algorithm {algorithm}.")
         _, private = self._material(doc)
+        self._used(ctx, doc, op)
         return doc, private
 
     def sign(self, ctx, request):
@@ -748,6 +761,7 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
         except crypto.CryptoError:
             raise err("ValidationException", "The public key is not valid for this key's curve.") from None
         self._dry(request)
+        self._used(ctx, doc, "DeriveSharedSecret")
         return {"KeyId": meta["Arn"], "SharedSecret": secret, "KeyAgreementAlgorithm": "ECDH",
                 "KeyOrigin": meta["Origin"]}
 
@@ -763,6 +777,7 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
             raise err("InvalidKeyUsageException", f"{meta['Arn']} key usage is {meta['KeyUsage']} which is not "
                       f"valid for {op}.")
         _, material = self._material(doc)
+        self._used(ctx, doc, op)
         return doc, crypto.mac(material, algorithm, request["Message"])
 
     def generate_mac(self, ctx, request):
