@@ -270,7 +270,7 @@ class AlarmOperations(MuteRuleOperations):
             if request.get("Tags"):
                 save = getattr(self, "save_tags", None)
                 if callable(save):
-                    save(arn, {t["Key"]: t["Value"] for t in request["Tags"]})
+                    save(ctx.account_id, arn, {t["Key"]: t["Value"] for t in request["Tags"]})
         else:
             doc["state"] = old["state"]
             for k in ("pending",):
