@@ -112,3 +112,33 @@ def test_condition_keys_key_spec_and_caller_account(mamori, user):
     mine = user.client("kms")
     mine.describe_key(KeyId=sym)
     assert code(mine.describe_key, KeyId=hmac) == "AccessDeniedException"
+
+
+def test_cross_account_use_needs_key_policy_and_iam(mamori):
+    other = "444455556666"
+    creds = mamori.create_principal(f"x-{uuid.uuid4().hex[:6]}", account_id=other)
+    theirs = mamori.client("kms", aws_access_key_id=creds["AccessKeyId"],
+                           aws_secret_access_key=creds["SecretAccessKey"])
+    kms = mamori.client("kms")
+    arn = kms.create_key()["KeyMetadata"]["Arn"]
+    with pytest.raises(ClientError) as e:
+        theirs.encrypt(KeyId=arn, Plaintext=b"x")
+    assert not key_policy_matched(mamori, e)
+    root = f"arn:aws:iam::{mamori.account_id}:root"
+    kms.put_key_policy(KeyId=arn, PolicyName="default", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{other}:root"}, "Action": "kms:Encrypt",
+         "Resource": "*", "Condition": {"StringEquals": {"kms:CallerAccount": other}}}]}))
+    # The key policy now trusts the other account; its own IAM policies must still allow
+    # (the hook's user has none), which is what the denial names now.
+    with pytest.raises(ClientError) as e:
+        theirs.encrypt(KeyId=arn, Plaintext=b"x")
+    assert "because no identity-based policy allows the kms:Encrypt action" in e.value.response["Error"]["Message"]
+    assert key_policy_matched(mamori, e)
+
+
+def key_policy_matched(mamori, e) -> bool:
+    """Whether a statement of the key policy matched the denied call (mamori's explain)."""
+    explained = mamori.explain(e.value.response["ResponseMetadata"]["RequestId"])
+    return any(r.get("policyKind") == "resource" and r.get("matched")
+               for d in explained["decisions"] for r in d["reasons"])
