@@ -208,7 +208,7 @@ def test_state_operation_table(mamori, op, state, expected):
             assert message.startswith("arn:aws:kms:") and message.endswith(suffix), message
 
 
-def test_multi_region_key_replica_has_the_same_material(mamori):
+def test_multi_region_key_replica_has_the_same_material(mamori, mamori_clock):
     kms = mamori.client("kms")
     key = kms.create_key(MultiRegion=True)["KeyMetadata"]
     assert key["KeyId"].startswith("mrk-")
@@ -223,6 +223,20 @@ def test_multi_region_key_replica_has_the_same_material(mamori):
     kms.update_primary_region(KeyId=key["KeyId"], PrimaryRegion="eu-west-1")
     cfg = west.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["MultiRegionConfiguration"]
     assert cfg["MultiRegionKeyType"] == "PRIMARY" and cfg["PrimaryKey"]["Region"] == "eu-west-1"
+    # The former primary is now a replica; when it is deleted, the primary forgets it.
+    kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
+    mamori_clock.advance(7 * DAY + 60)
+    assert west.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["MultiRegionConfiguration"]["ReplicaKeys"] == []
+
+
+def test_fifty_aliases_per_key(mamori):
+    kms = mamori.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    for i in range(50):
+        kms.create_alias(AliasName=f"alias/many-{key_id[:8]}-{i}", TargetKeyId=key_id)
+    with pytest.raises(ClientError) as e:
+        kms.create_alias(AliasName=f"alias/many-{key_id[:8]}-50", TargetKeyId=key_id)
+    assert code(e) == "LimitExceededException"
 
 
 def test_custom_key_stores_answer_cluster_not_found(mamori):

@@ -90,6 +90,13 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
                 if g["KeyArn"] == arn:
                     store.delete(g["GrantArn"])
             store.delete(arn)
+            cfg = meta.get("MultiRegionConfiguration") or {}
+            if cfg.get("MultiRegionKeyType") == "REPLICA":
+                primary = store.get(cfg["PrimaryKey"]["Arn"])
+                if primary is not None:
+                    pcfg = primary["KeyMetadata"]["MultiRegionConfiguration"]
+                    pcfg["ReplicaKeys"] = [r for r in pcfg["ReplicaKeys"] if r["Arn"] != arn]
+                    self._save(primary)
         self._publish(meta, "KMS CMK Deletion", {"key-id": meta["KeyId"]})
 
     def _rotate_due(self, arn: str) -> None:
@@ -452,6 +459,11 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
         K.require_state(doc["KeyMetadata"], K.MANAGE)
         if self.runtime.store.get(arn) is not None:
             raise err("AlreadyExistsException", f"An alias with the name {arn} already exists")
+        # 50 aliases per key: https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html
+        key_id = doc["KeyMetadata"]["KeyId"]
+        if sum(a["TargetKeyId"] == key_id for a in self.runtime.store.list(K.ALIAS, account_id=ctx.account_id,
+                                                                           region=ctx.region)) >= 50:
+            raise err("LimitExceededException", f"Cannot exceed quota for AliasesPerCMK: 50. Key: {doc['KeyMetadata']['Arn']}")
         now = ctx.time()
         self.runtime.store.put(arn, {"AliasName": name, "AliasArn": arn, "TargetKeyId": doc["KeyMetadata"]["KeyId"],
                                      "CreationDate": now, "LastUpdatedDate": now},
