@@ -22,6 +22,9 @@ def _event_sink(mamori, name):
                                          HttpMethod="POST")["ApiDestinationArn"]
     events.put_rule(Name=f"alarms-{name}", EventPattern=json.dumps({
         "source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"], "detail": {"alarmName": [name]}}))
+    events.put_rule(Name=f"config-{name}", EventPattern=json.dumps({
+        "source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm Configuration Change"], "detail": {"alarmName": [name]}}))
+    events.put_targets(Rule=f"config-{name}", Targets=[{"Id": "sink", "Arn": dest}])
     events.put_targets(Rule=f"alarms-{name}", Targets=[{"Id": "sink", "Arn": dest}])
     return sink
 
@@ -49,7 +52,10 @@ def test_breach_emits_event_and_notification(mamori, mamori_clock, cw):
     assert data["statistic"] == "Average" and data["period"] == 60 and data["recentDatapoints"] == [99.5]
     assert data["threshold"] == 50.0 and data["version"] == "1.0"
 
-    [event] = seen.wait(1)
+    [created, event] = seen.wait(2)
+    assert created["detail-type"] == "CloudWatch Alarm Configuration Change" and created["detail"]["operation"] == "create"
+    assert created["detail"]["configuration"]["alarmActions"] == [topic]
+    assert created["detail"]["state"]["value"] == "INSUFFICIENT_DATA"
     assert event["source"] == "aws.cloudwatch" and event["detail-type"] == "CloudWatch Alarm State Change"
     assert event["resources"] == [alarm["AlarmArn"]] and event["account"] == mamori.account_id
     detail = event["detail"]
@@ -85,7 +91,7 @@ def test_breach_emits_event_and_notification(mamori, mamori_clock, cw):
     assert cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"] == "OK"
     summaries = [a["HistorySummary"] for a in cw.describe_alarm_history(AlarmName=name, HistoryItemType="Action")["AlarmHistoryItems"]]
     assert f"Successfully executed action {scaling}" in summaries
-    assert [e["detail"]["state"]["value"] for e in seen.wait(2)] == ["ALARM", "OK"]
+    assert [e["detail"]["state"]["value"] for e in seen.wait(3)][1:] == ["ALARM", "OK"]
 
     # actions disabled: the state still changes, no action runs
     cw.disable_alarm_actions(AlarmNames=[name])
@@ -98,6 +104,8 @@ def test_breach_emits_event_and_notification(mamori, mamori_clock, cw):
     cw.enable_alarm_actions(AlarmNames=[name])
     assert cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["ActionsEnabled"] is True
     cw.delete_alarms(AlarmNames=[name])
+    operations = [e["detail"].get("operation") for e in seen.wait(7) if e["detail-type"].endswith("Configuration Change")]
+    assert operations == ["create", "update", "update", "delete"]  # disable/enable actions are updates
     seen.close()
     # history outlives the alarm
     assert cw.describe_alarm_history(AlarmName=name)["AlarmHistoryItems"]

@@ -281,7 +281,16 @@ class AlarmOperations(MuteRuleOperations):
         self._history(doc, "ConfigurationUpdate", f"Alarm \"{doc['AlarmName']}\" {'created' if old is None else 'updated'}",
                       {"version": "1.0", "type": "Create" if old is None else "Update",
                        "createdAlarm" if old is None else "updatedAlarm": json.loads(json.dumps(public, default=str))}, now)
+        self._publish(doc, "CloudWatch Alarm Configuration Change", act.configuration_event(doc, "create" if old is None else "update", old), now)
         return doc
+
+    def _publish(self, alarm: dict, detail_type: str, detail: dict, t: float) -> None:
+        self.runtime.bus.publish({
+            "version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type,
+            "source": "aws.cloudwatch", "account": alarm["account"],
+            "time": datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": alarm["region"], "resources": [alarm["AlarmArn"]], "detail": detail,
+        })
 
     # -- describe ------------------------------------------------------------------------
 
@@ -460,11 +469,13 @@ class AlarmOperations(MuteRuleOperations):
         for name in names:
             alarm = self._alarm(ctx.account_id, ctx.region, name)
             if alarm is not None and alarm.get("ActionsEnabled") != on:
+                before = dict(alarm)
                 alarm["ActionsEnabled"] = on
                 alarm["updated"] = ctx.time()
                 self._save(alarm)
                 self._history(alarm, "ConfigurationUpdate", f"Alarm \"{name}\" updated",
                               {"version": "1.0", "type": "Update", "updatedAlarm": {"ActionsEnabled": on}}, ctx.time())
+                self._publish(alarm, "CloudWatch Alarm Configuration Change", act.configuration_event(alarm, "update", before), ctx.time())
         return {}
 
     def enable_alarm_actions(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -494,6 +505,7 @@ class AlarmOperations(MuteRuleOperations):
                 drop(a["AlarmArn"])
             self._history(a, "ConfigurationUpdate", f"Alarm \"{a['AlarmName']}\" deleted",
                           {"version": "1.0", "type": "Delete", "deletedAlarm": json.loads(json.dumps(self._public(a), default=str))}, ctx.time())
+            self._publish(a, "CloudWatch Alarm Configuration Change", act.configuration_event(a, "delete"), ctx.time())
         return {}
 
     # -- anomaly detectors -----------------------------------------------------------------
@@ -746,13 +758,7 @@ class AlarmOperations(MuteRuleOperations):
             "newState": {"stateValue": value, "stateReason": reason,
                          **({"stateReasonData": json.loads(data)} if data else {})},
         }, t)
-        self.runtime.bus.publish({
-            "version": "0", "id": str(uuid.uuid4()), "detail-type": "CloudWatch Alarm State Change",
-            "source": "aws.cloudwatch", "account": alarm["account"],
-            "time": datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": alarm["region"], "resources": [alarm["AlarmArn"]],
-            "detail": act.state_event(alarm, previous, suppressed),
-        })
+        self._publish(alarm, "CloudWatch Alarm State Change", act.state_event(alarm, previous, suppressed), t)
         if suppressed is None and alarm["type"] == "CompositeAlarm" and alarm.get("ActionsSuppressor") and alarm.get("ActionsSuppressorWaitPeriod"):
             # The suppressor has WaitPeriod seconds to go into ALARM before the actions run.
             alarm["pending"] = {"until": t + alarm["ActionsSuppressorWaitPeriod"], "previous": previous}

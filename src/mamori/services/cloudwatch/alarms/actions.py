@@ -114,3 +114,32 @@ def sns_message(alarm: dict, previous: dict) -> tuple[str, str]:
         body["AlarmRule"] = alarm["AlarmRule"]
     subject = f'{state["value"]}: "{alarm["AlarmName"]}" in {REGION_NAMES.get(region, region)}'
     return subject[:100], json.dumps(body)
+
+
+_CONFIG_KEYS = {
+    "AlarmDescription": "description", "ActionsEnabled": "actionsEnabled", "AlarmActions": "alarmActions",
+    "OKActions": "okActions", "InsufficientDataActions": "insufficientDataActions", "EvaluationPeriods": "evaluationPeriods",
+    "DatapointsToAlarm": "datapointsToAlarm", "Threshold": "threshold", "ComparisonOperator": "comparisonOperator",
+    "TreatMissingData": "treatMissingData", "ThresholdMetricId": "thresholdMetricId", "AlarmRule": "alarmRule",
+    "ActionsSuppressor": "actionsSuppressor", "ActionsSuppressorWaitPeriod": "actionsSuppressorWaitPeriod",
+    "ActionsSuppressorExtensionPeriod": "actionsSuppressorExtensionPeriod",
+}
+
+
+def configuration(alarm: dict) -> dict:
+    out = {camel: alarm[key] for key, camel in _CONFIG_KEYS.items() if key in alarm}
+    if alarm["type"] == "MetricAlarm":
+        out["metrics"] = _metrics(alarm)
+    return out
+
+
+def configuration_event(alarm: dict, operation: str, previous: dict | None = None) -> dict:
+    """detail of "CloudWatch Alarm Configuration Change" (cloudwatch-and-eventbridge.html):
+    operation create | update | delete, the alarm's state, its configuration and, on an
+    update, the previous configuration."""
+    detail = {"alarmName": alarm["AlarmName"], "operation": operation,
+              "state": {"value": alarm["state"]["value"], "timestamp": aws_time(alarm["state"]["time"])},
+              "configuration": configuration(alarm)}
+    if previous is not None:
+        detail["previousConfiguration"] = configuration(previous)
+    return detail
