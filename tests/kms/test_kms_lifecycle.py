@@ -229,6 +229,21 @@ def test_multi_region_key_replica_has_the_same_material(mamori, mamori_clock):
     assert west.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["MultiRegionConfiguration"]["ReplicaKeys"] == []
 
 
+def test_primary_waits_for_its_replicas(mamori, mamori_clock):
+    kms = mamori.client("kms")
+    west = mamori.client("kms", region_name="us-west-2")
+    key_id = kms.create_key(MultiRegion=True)["KeyMetadata"]["KeyId"]
+    kms.replicate_key(KeyId=key_id, ReplicaRegion="us-west-2")
+    assert kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)["KeyState"] == "PendingReplicaDeletion"
+    west.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    mamori_clock.advance(7 * DAY + 60)
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    mamori_clock.advance(7 * DAY + 60)
+    with pytest.raises(ClientError) as e:
+        kms.describe_key(KeyId=key_id)
+    assert code(e) == "NotFoundException"
+
+
 def test_fifty_aliases_per_key(mamori):
     kms = mamori.client("kms")
     key_id = kms.create_key()["KeyMetadata"]["KeyId"]

@@ -48,9 +48,17 @@ class LifecycleOps:
             raise err("ValidationException", "PendingWindowInDays must be between 7 and 30.")
         meta = doc["KeyMetadata"]
         K.require_state(meta, K.MANAGE)
-        meta["KeyState"], meta["Enabled"] = "PendingDeletion", False
-        meta["DeletionDate"] = ctx.time() + days * DAY
+        meta["Enabled"] = False
         meta["PendingDeletionWindowInDays"] = days
+        cfg = meta.get("MultiRegionConfiguration") or {}
+        if cfg.get("MultiRegionKeyType") == "PRIMARY" and cfg.get("ReplicaKeys"):
+            # A primary with replicas waits for them; its window starts when the last goes.
+            # https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-delete.html
+            meta["KeyState"] = "PendingReplicaDeletion"
+            self._save(doc)
+            return {"KeyId": meta["Arn"], "KeyState": "PendingReplicaDeletion", "PendingWindowInDays": days}
+        meta["KeyState"] = "PendingDeletion"
+        meta["DeletionDate"] = ctx.time() + days * DAY
         self._save(doc)
         self._arm(doc)
         return {"KeyId": meta["Arn"], "DeletionDate": meta["DeletionDate"], "KeyState": "PendingDeletion",
@@ -60,7 +68,7 @@ class LifecycleOps:
         doc, _ = self._resolve(ctx, request["KeyId"], aliases=False)
         self._auth(ctx, "CancelKeyDeletion", doc)
         meta = doc["KeyMetadata"]
-        if meta["KeyState"] != "PendingDeletion":
+        if meta["KeyState"] not in ("PendingDeletion", "PendingReplicaDeletion"):
             raise err("KMSInvalidStateException", f"{meta['Arn']} is not pending deletion.")
         meta.pop("DeletionDate", None)
         meta.pop("PendingDeletionWindowInDays", None)

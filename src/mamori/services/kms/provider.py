@@ -96,7 +96,12 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
                 if primary is not None:
                     pcfg = primary["KeyMetadata"]["MultiRegionConfiguration"]
                     pcfg["ReplicaKeys"] = [r for r in pcfg["ReplicaKeys"] if r["Arn"] != arn]
+                    pm = primary["KeyMetadata"]
+                    if pm["KeyState"] == "PendingReplicaDeletion" and not pcfg["ReplicaKeys"]:
+                        pm["KeyState"] = "PendingDeletion"
+                        pm["DeletionDate"] = self.runtime.clock.time() + pm["PendingDeletionWindowInDays"] * DAY
                     self._save(primary)
+                    self._arm(primary)
         self._publish(meta, "KMS CMK Deletion", {"key-id": meta["KeyId"]})
 
     def _rotate_due(self, arn: str) -> None:
