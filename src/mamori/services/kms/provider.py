@@ -206,7 +206,11 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
         if alias:
             conds["kms:RequestAlias"] = alias
         if ctx.called_via:
-            conds["kms:ViaService"] = ctx.called_via[0]
+            # "SERVICE.REGION.amazonaws.com": the service that called KMS on the caller's behalf.
+            # https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
+            via = ctx.called_via[-1]
+            name = via.removesuffix(".amazonaws.com")
+            conds["kms:ViaService"] = f"{name}.{ctx.region}.amazonaws.com" if "." not in name else via
         conds.update(extra or {})
         for token in grant_tokens or []:
             if len(token) != 128 or any(c not in "0123456789abcdef" for c in token):
