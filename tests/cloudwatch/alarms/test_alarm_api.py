@@ -124,3 +124,22 @@ def test_anomaly_detectors(cw):
     with pytest.raises(ClientError) as err:
         cw.delete_anomaly_detector(SingleMetricAnomalyDetector=metric)
     assert _code(err) == "ResourceNotFound"
+
+
+def test_long_clock_advance_stays_fast(cw_json, mamori_clock):
+    import time
+
+    name = f"long-{next(_n)}"
+    boundary(mamori_clock)
+    cw_json.put_metric_alarm(AlarmName=name, Namespace="Mamori/Long", MetricName=name, Statistic="Sum", Period=60,
+                             EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+    cw_json.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="setup")
+    started = time.monotonic()
+    mamori_clock.advance(3 * 86400)  # older missed minutes are skipped, the last day evaluated
+    assert time.monotonic() - started < 60
+    assert cw_json.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"] == "INSUFFICIENT_DATA"
+    b = boundary(mamori_clock)
+    put(cw_json, "Mamori/Long", name, b + 1, 5.0)
+    mamori_clock.advance(60)
+    assert cw_json.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"] == "ALARM"
+    cw_json.delete_alarms(AlarmNames=[name])

@@ -37,6 +37,7 @@ ALARM_KIND = "cloudwatch:alarm"
 HISTORY_KIND = "cloudwatch:alarm-history"
 DETECTOR_KIND = "cloudwatch:anomaly-detector"
 TICK = 10
+CATCH_UP_LIMIT = 86400
 STATES = (engine.OK, engine.ALARM, engine.INSUFFICIENT)
 HISTORY_TYPES = ("ConfigurationUpdate", "StateUpdate", "Action", "AlarmContributorStateUpdate", "AlarmContributorAction")
 STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
@@ -67,6 +68,7 @@ class AlarmOperations(MuteRuleOperations):
         return self.runtime.store.get(self._alarm_arn(account, region, name))
 
     def _save(self, alarm: dict) -> None:
+        self._index = None
         self.runtime.store.put(alarm["AlarmArn"], alarm, kind=ALARM_KIND, account_id=alarm["account"], region=alarm["region"])
 
     def _history(self, alarm: dict, kind: str, summary: str, data: dict, t: float) -> None:
@@ -498,6 +500,7 @@ class AlarmOperations(MuteRuleOperations):
         for other in self.runtime.store.list(ALARM_KIND, account_id=ctx.account_id, region=ctx.region):
             if other["AlarmArn"] not in arns and arns & set(other.get("children", [])):
                 raise invalid(f"Alarm {other['AlarmName']} references the alarms to delete in its AlarmRule.")
+        self._index = None
         for a in found:
             self.runtime.store.delete(a["AlarmArn"])
             drop = getattr(self, "drop_tags", None)
@@ -590,7 +593,24 @@ class AlarmOperations(MuteRuleOperations):
             self.runtime.scheduler.cancel(entry)
             self._arm_tick()
 
+    def _alarm_index(self) -> dict:
+        """What the tick needs to know cheaply: whether any alarm exists and whether any
+        is sub-minute. Rebuilt from the store after each put/delete (the store is the
+        truth; this is a per-provider cache)."""
+        index = getattr(self, "_index", None)
+        if index is None:
+            alarms = self.runtime.store.list(ALARM_KIND)
+            index = self._index = {"any": bool(alarms), "fast": any(a.get("period", 60) < 60 for a in alarms if a["type"] == "MetricAlarm")}
+        return index
+
     def _tick(self, due: float) -> None:
+        index = self._alarm_index()
+        if not index["any"] or (int(due) % 60 != 0 and not index["fast"]):
+            return
+        if self.runtime.clock.time() - due > CATCH_UP_LIMIT:
+            # A clock advanced by more than a day: the evaluations of the last day are
+            # run, older missed ones skipped (they would only see data older than that).
+            return
         alarms = self.runtime.store.list(ALARM_KIND)
         for alarm in alarms:
             try:
