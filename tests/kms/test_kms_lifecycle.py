@@ -278,3 +278,20 @@ def test_custom_key_stores_answer_cluster_not_found(mamori):
     kms.generate_data_key(KeyId=key_id, KeySpec="AES_128")
     usage = kms.get_key_last_usage(KeyId=key_id)
     assert usage["KeyId"].endswith(key_id) and usage["KeyLastUsage"]["Operation"] == "GenerateDataKey"
+
+
+def test_import_ecc_signing_key(mamori):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    kms = mamori.client("kms")
+    key_id = kms.create_key(Origin="EXTERNAL", KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    private = ec.generate_private_key(ec.SECP256R1())
+    der = private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    _import(kms, key_id, der, "RSA_AES_KEY_WRAP_SHA_256", ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    sig = kms.sign(KeyId=key_id, Message=b"imported", SigningAlgorithm="ECDSA_SHA_256")["Signature"]
+    private.public_key().verify(sig, b"imported", ec.ECDSA(hashes.SHA256()))
+    other = kms.create_key(Origin="EXTERNAL", KeySpec="ECC_NIST_P384", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    with pytest.raises(ClientError) as e:
+        _import(kms, other, der, "RSA_AES_KEY_WRAP_SHA_256", ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
+    assert code(e) == "IncorrectKeyMaterialException"

@@ -226,8 +226,7 @@ class LifecycleOps:
                                      request["EncryptedKeyMaterial"])
         except crypto.CryptoError:
             raise err("InvalidCiphertextException", "") from None
-        if meta["KeySpec"] == "SYMMETRIC_DEFAULT" and len(material) != 32:
-            raise err("IncorrectKeyMaterialException", "Key material must be 256 bits.")
+        material = _check_material(meta["KeySpec"], material)
         mid = (doc.get("ImportedMaterialId") or "")
         if mid and doc.get("ImportedDigest") and doc["ImportedDigest"] != _digest(material):
             raise err("IncorrectKeyMaterialException", "The key material is not the same as the one previously "
@@ -363,6 +362,31 @@ class LifecycleOps:
         if last:
             out["KeyLastUsage"] = last
         return out
+
+
+def _check_material(spec: str, material: bytes) -> bytes:
+    """Imported material must fit the key spec: 256 bits for symmetric keys, at least the
+    digest size for HMAC keys, a PKCS#8 private key of the spec's type otherwise.
+    https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys-conceptual.html"""
+    bad = err("IncorrectKeyMaterialException", f"The key material is not valid for key spec {spec}.")
+    if spec == "SYMMETRIC_DEFAULT":
+        if len(material) != 32:
+            raise bad
+        return material
+    if spec in crypto.HMAC_SIZES:
+        if not crypto.HMAC_SIZES[spec] <= len(material) <= 128:
+            raise bad
+        return material
+    try:
+        key = crypto.load_private(material)
+    except (ValueError, TypeError):
+        raise bad from None
+    size = getattr(key, "key_size", None)
+    curve = getattr(getattr(key, "curve", None), "name", None)
+    if spec in crypto.RSA_BITS and size != crypto.RSA_BITS[spec] or curve and spec in crypto.CURVES and \
+            curve.upper() != crypto.CURVES[spec] or spec in crypto.CURVES and curve is None:
+        raise bad
+    return crypto._private_der(key)
 
 
 def _digest(material: bytes) -> str:
