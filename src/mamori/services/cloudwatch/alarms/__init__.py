@@ -600,7 +600,8 @@ class AlarmOperations(MuteRuleOperations):
         index = getattr(self, "_index", None)
         if index is None:
             alarms = self.runtime.store.list(ALARM_KIND)
-            index = self._index = {"any": bool(alarms), "fast": any(a.get("period", 60) < 60 for a in alarms if a["type"] == "MetricAlarm")}
+            index = self._index = {"any": bool(alarms), "fast": any(
+                (a["type"] == "MetricAlarm" and a.get("period", 60) < 60) or a.get("pending") for a in alarms)}
         return index
 
     def _tick(self, due: float) -> None:
