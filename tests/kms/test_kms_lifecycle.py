@@ -295,3 +295,27 @@ def test_import_ecc_signing_key(mamori):
     with pytest.raises(ClientError) as e:
         _import(kms, other, der, "RSA_AES_KEY_WRAP_SHA_256", ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
     assert code(e) == "IncorrectKeyMaterialException"
+
+
+def test_on_demand_rotation_limit_and_alias_rules(mamori):
+    kms = mamori.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"old")["CiphertextBlob"]
+    for _ in range(25):
+        kms.rotate_key_on_demand(KeyId=key_id)
+    with pytest.raises(ClientError) as e:
+        kms.rotate_key_on_demand(KeyId=key_id)
+    assert code(e) == "LimitExceededException"
+    assert len(kms.list_key_rotations(KeyId=key_id, Limit=10)["Rotations"]) == 10
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"old"
+    kms.create_alias(AliasName=f"alias/rules-{key_id[:8]}", TargetKeyId=key_id)
+    with pytest.raises(ClientError) as e:
+        kms.create_alias(AliasName=f"alias/rules-{key_id[:8]}", TargetKeyId=key_id)
+    assert code(e) == "AlreadyExistsException"
+    with pytest.raises(ClientError) as e:
+        kms.create_alias(AliasName="no-prefix", TargetKeyId=key_id)
+    assert code(e) == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        kms.create_grant(KeyId=f"alias/rules-{key_id[:8]}", GranteePrincipal="arn:aws:iam::123456789012:root",
+                         Operations=["Decrypt"])
+    assert code(e) == "InvalidArnException"

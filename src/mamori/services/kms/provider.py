@@ -170,7 +170,8 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
             rest = key_id if key_id.startswith("alias/") else f"key/{key_id}"
         if rest.startswith("alias/"):
             if not aliases:
-                raise err("NotFoundException", f"Invalid keyId '{key_id}'")
+                # e.g. CreateGrant with an alias (seen in AWS's answers quoted by client tools)
+                raise err("InvalidArnException", "Key Aliases are not supported for this operation.")
             alias = rest
             a = self.runtime.store.get(K.alias_arn(region, account, rest))
             if a is None:
