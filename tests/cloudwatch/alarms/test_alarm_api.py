@@ -143,3 +143,18 @@ def test_long_clock_advance_stays_fast(cw_json, mamori_clock):
     mamori_clock.advance(60)
     assert cw_json.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["StateValue"] == "ALARM"
     cw_json.delete_alarms(AlarmNames=[name])
+
+
+def test_high_resolution_alarm_evaluates_every_ten_seconds(cw_json, mamori_clock):
+    from datetime import datetime, timezone
+
+    name = f"fast-{next(_n)}"
+    b = boundary(mamori_clock, 10)  # frozen at b + 5
+    cw_json.put_metric_data(Namespace="Mamori/Fast", MetricData=[{
+        "MetricName": name, "Value": 9.0, "StorageResolution": 1, "Timestamp": datetime.fromtimestamp(b + 1, timezone.utc)}])
+    cw_json.put_metric_alarm(AlarmName=name, Namespace="Mamori/Fast", MetricName=name, Statistic="Maximum", Period=10,
+                             EvaluationPeriods=1, Threshold=5.0, ComparisonOperator="GreaterThanThreshold")
+    mamori_clock.advance(10)  # the period [b, b+10) is evaluated at b+10
+    [a] = cw_json.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    assert a["StateValue"] == "ALARM" and json.loads(a["StateReasonData"])["period"] == 10
+    cw_json.delete_alarms(AlarmNames=[name])
