@@ -25,7 +25,7 @@ import os
 import uuid
 from typing import Any
 
-from mamori.errors import AccessDenied
+from mamori.errors import AccessDenied, AwsError
 from mamori.gateway.context import Decision, RequestContext, denial_message, with_resource_policy
 from mamori.services.base import Provider
 from mamori.services.kms import crypto
@@ -571,13 +571,17 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
                 blob_kid, mid, *_ = crypto.parse_blob(blob)
             except crypto.CryptoError:
                 raise err("InvalidCiphertextException", "") from None
-            try:
-                doc, _ = self._resolve(ctx, blob_kid)
-            except Exception:
-                raise err("InvalidCiphertextException", "") from None
-            alias = None
-            if key_id:
+            alias, given = None, None
+            if key_id:  # another account's key is named by its ARN here
                 given, alias = self._resolve(ctx, key_id)
+            if given is not None and given["KeyMetadata"]["KeyId"] == blob_kid:
+                doc = given
+            else:
+                try:
+                    doc, _ = self._resolve(ctx, blob_kid)
+                except AwsError:
+                    raise err("InvalidCiphertextException", "") from None
+            if given is not None:
                 if given["KeyMetadata"]["Arn"] != doc["KeyMetadata"]["Arn"]:
                     raise err("IncorrectKeyException", "The key ID in the request does not identify a CMK that can "
                               "perform this operation.")
