@@ -141,3 +141,25 @@ def test_constant_rules(cw_json):
     cw_json.put_composite_alarm(AlarmName="never", AlarmRule="NOT TRUE")
     assert _state(cw_json, "always")["StateValue"] == "ALARM" and _state(cw_json, "never")["StateValue"] == "OK"
     cw_json.delete_alarms(AlarmNames=["always", "never"])
+
+
+def test_cycle_stops_evaluation(cw_json):
+    cw = cw_json
+    k = next(_n)
+    child, a, b = f"leaf-{k}", f"ring-a-{k}", f"ring-b-{k}"
+    _metric_alarm(cw, child)
+    cw.put_composite_alarm(AlarmName=a, AlarmRule=f"ALARM({child})")
+    cw.put_composite_alarm(AlarmName=b, AlarmRule=f"NOT ALARM({a})")
+    cw.put_composite_alarm(AlarmName=a, AlarmRule=f"ALARM({child}) OR ALARM({b})")  # a cycle: allowed
+    cw.set_alarm_state(AlarmName=child, StateValue="ALARM", StateReason="test")  # must not loop forever
+    assert _state(cw, a)["StateValue"] in ("OK", "ALARM")
+    with pytest.raises(ClientError):
+        cw.delete_alarms(AlarmNames=[a])
+
+
+def test_math_and_anomaly_alarm_action_limits(cw_json):
+    metrics = [{"Id": "m", "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "x"}, "Period": 60, "Stat": "Sum"}, "ReturnData": False},
+               {"Id": "e", "Expression": "m * 2"}]
+    with pytest.raises(ClientError):
+        cw_json.put_metric_alarm(AlarmName="m-ec2", EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+                                 Metrics=metrics, AlarmActions=["arn:aws:automate:us-east-1:ec2:stop"])

@@ -188,6 +188,11 @@ class AlarmOperations(MuteRuleOperations):
                   "Metrics", "ThresholdMetricId"):
             if request.get(k) is not None and request.get(k) != "":
                 doc[k] = request[k]
+        acts = [a for k in ("OKActions", "AlarmActions", "InsufficientDataActions") for a in request.get(k) or []]
+        if multi and any(a.startswith("arn:aws:automate:") or a.split(":")[2:3] == ["ec2"] for a in acts):
+            raise validation("EC2 actions are not supported for metric math alarms.")
+        if request.get("ThresholdMetricId") and any(a.split(":")[2:3] == ["autoscaling"] for a in acts):
+            raise validation("Auto Scaling actions are not supported for anomaly detection alarms.")
         doc.setdefault("Dimensions", []) if single else None
         doc["TreatMissingData"] = treat
         doc["period"] = periods[0] if periods else 60
@@ -760,7 +765,8 @@ class AlarmOperations(MuteRuleOperations):
 
     # -- state changes, composites, actions --------------------------------------------------
 
-    def _change_state(self, alarm: dict, value: str, reason: str, data: str | None, t: float) -> None:
+    def _change_state(self, alarm: dict, value: str, reason: str, data: str | None, t: float,
+                      chain: frozenset = frozenset()) -> None:
         previous = dict(alarm["state"])
         alarm["state"] = {"value": value, "reason": reason, "data": data, "time": t}
         if previous["value"] == engine.ALARM and value != engine.ALARM:
@@ -788,7 +794,9 @@ class AlarmOperations(MuteRuleOperations):
             self._run_actions(alarm, previous, t)
         for parent in self.runtime.store.list(ALARM_KIND, account_id=alarm["account"], region=alarm["region"]):
             if parent["type"] == "CompositeAlarm" and alarm["AlarmArn"] in parent.get("children", []):
-                self._evaluate_composite(parent, t)
+                # a cycle of composites (allowed to be created) stops here
+                if parent["AlarmArn"] not in chain:
+                    self._evaluate_composite(parent, t, chain | {alarm["AlarmArn"]})
 
     def _suppression(self, alarm: dict, t: float) -> tuple[str, str] | None:
         arn = alarm.get("ActionsSuppressor")
@@ -818,7 +826,7 @@ class AlarmOperations(MuteRuleOperations):
             self._save(alarm)
             self._run_actions(alarm, pending["previous"], due)
 
-    def _evaluate_composite(self, alarm: dict, t: float) -> None:
+    def _evaluate_composite(self, alarm: dict, t: float, chain: frozenset = frozenset()) -> None:
         alarm = self.runtime.store.get(alarm["AlarmArn"]) or alarm
         tree = rule.parse(alarm["AlarmRule"])
         account, region = alarm["account"], alarm["region"]
@@ -841,7 +849,7 @@ class AlarmOperations(MuteRuleOperations):
             reason = f"{latest['arn']} transitioned to {latest['state']['value']} at {when.strftime('%A %d %B, %Y %H:%M:%S')} UTC"
         else:
             reason = "Alarm rule evaluated to " + value
-        self._change_state(alarm, value, reason, json.dumps({"triggeringAlarms": triggering}), t)
+        self._change_state(alarm, value, reason, json.dumps({"triggeringAlarms": triggering}), t, chain)
 
     def _run_actions(self, alarm: dict, previous: dict, t: float) -> None:
         value = alarm["state"]["value"]
