@@ -142,3 +142,22 @@ def key_policy_matched(mamori, e) -> bool:
     explained = mamori.explain(e.value.response["ResponseMetadata"]["RequestId"])
     return any(r.get("policyKind") == "resource" and r.get("matched")
                for d in explained["decisions"] for r in d["reasons"])
+
+
+def test_grant_operations_and_request_alias_condition_keys(mamori, user):
+    kms = mamori.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    alias = f"alias/ck-{key_id[:8]}"
+    kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+    user.allow(
+        {"Effect": "Allow", "Action": "kms:CreateGrant", "Resource": "*",
+         "Condition": {"ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt", "DescribeKey"]},
+                       "Bool": {"kms:GrantIsForAWSResource": "false"}}},
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*",
+         "Condition": {"StringEquals": {"kms:RequestAlias": alias}}})
+    mine = user.client("kms")
+    mine.create_grant(KeyId=key_id, GranteePrincipal=user.arn, Operations=["Decrypt"])
+    assert code(mine.create_grant, KeyId=key_id, GranteePrincipal=user.arn,
+                Operations=["Decrypt", "Encrypt"]) == "AccessDeniedException"
+    mine.encrypt(KeyId=alias, Plaintext=b"x")
+    assert code(mine.encrypt, KeyId=key_id, Plaintext=b"x") == "AccessDeniedException"
