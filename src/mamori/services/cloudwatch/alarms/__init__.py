@@ -61,6 +61,17 @@ class AlarmOperations(MuteRuleOperations):
 
     # -- plumbing ------------------------------------------------------------------------
 
+    @property
+    def alarm_lock(self):
+        """Serialises alarm writes: the scheduler evaluates on the thread that moved the
+        clock while requests change alarms on theirs (made in setup_alarms)."""
+        lock = getattr(self, "_alarm_lock", None)
+        if lock is None:
+            import threading
+
+            lock = self._alarm_lock = threading.RLock()
+        return lock
+
     def _alarm_arn(self, account: str, region: str, name: str) -> str:
         return f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"
 
@@ -218,7 +229,8 @@ class AlarmOperations(MuteRuleOperations):
         ctx.authorize("cloudwatch:PutMetricAlarm", arn, self._conditions(request, request.get("Namespace")))
         doc = self._validate_metric_alarm(request)
         doc["type"] = "MetricAlarm"
-        self._store_alarm(ctx, doc, request)
+        with self.alarm_lock:
+            self._store_alarm(ctx, doc, request)
         return {}
 
     def put_composite_alarm(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -261,8 +273,9 @@ class AlarmOperations(MuteRuleOperations):
         elif request.get("ActionsSuppressorWaitPeriod") is not None or request.get("ActionsSuppressorExtensionPeriod") is not None:
             raise validation("ActionsSuppressorWaitPeriod and ActionsSuppressorExtensionPeriod require ActionsSuppressor.")
         doc["type"] = "CompositeAlarm"
-        alarm = self._store_alarm(ctx, doc, request)
-        self._evaluate_composite(alarm, ctx.time())
+        with self.alarm_lock:
+            alarm = self._store_alarm(ctx, doc, request)
+            self._evaluate_composite(alarm, ctx.time())
         return {}
 
     def _store_alarm(self, ctx: RequestContext, doc: dict, request: dict) -> dict:
@@ -461,10 +474,11 @@ class AlarmOperations(MuteRuleOperations):
                 json.loads(data)
             except ValueError:
                 raise AwsError("The StateReasonData is not valid JSON.", code="InvalidFormat") from None
-        alarm = self._alarm(ctx.account_id, ctx.region, name)
-        if alarm is None:
-            raise not_found(f"Alarm {name} not found")
-        self._change_state(alarm, value, reason, data, ctx.time())
+        with self.alarm_lock:
+            alarm = self._alarm(ctx.account_id, ctx.region, name)
+            if alarm is None:
+                raise not_found(f"Alarm {name} not found")
+            self._change_state(alarm, value, reason, data, ctx.time())
         return {}
 
     def _switch(self, ctx: RequestContext, request: dict, action: str, on: bool) -> dict:
@@ -473,6 +487,11 @@ class AlarmOperations(MuteRuleOperations):
             ctx.authorize(action, self._alarm_arn(ctx.account_id, ctx.region, name))
         if not names:
             ctx.authorize(action, "*")
+        with self.alarm_lock:
+            self._switch_locked(ctx, names, on)
+        return {}
+
+    def _switch_locked(self, ctx: RequestContext, names: list[str], on: bool) -> None:
         for name in names:
             alarm = self._alarm(ctx.account_id, ctx.region, name)
             if alarm is not None and alarm.get("ActionsEnabled") != on:
@@ -483,7 +502,6 @@ class AlarmOperations(MuteRuleOperations):
                 self._history(alarm, "ConfigurationUpdate", f"Alarm \"{name}\" updated",
                               {"version": "1.0", "type": "Update", "updatedAlarm": {"ActionsEnabled": on}}, ctx.time())
                 self._publish(alarm, "CloudWatch Alarm Configuration Change", act.configuration_event(alarm, "update", before), ctx.time())
-        return {}
 
     def enable_alarm_actions(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         return self._switch(ctx, request, "cloudwatch:EnableAlarmActions", True)
@@ -497,6 +515,11 @@ class AlarmOperations(MuteRuleOperations):
             ctx.authorize("cloudwatch:DeleteAlarms", self._alarm_arn(ctx.account_id, ctx.region, name))
         if not names:
             ctx.authorize("cloudwatch:DeleteAlarms", "*")
+        with self.alarm_lock:
+            self._delete_locked(ctx, names)
+        return {}
+
+    def _delete_locked(self, ctx: RequestContext, names: list[str]) -> None:
         found = [self._alarm(ctx.account_id, ctx.region, n) for n in names]
         gone = [n for n, a in zip(names, found) if a is None]
         if gone:
@@ -514,7 +537,6 @@ class AlarmOperations(MuteRuleOperations):
             self._history(a, "ConfigurationUpdate", f"Alarm \"{a['AlarmName']}\" deleted",
                           {"version": "1.0", "type": "Delete", "deletedAlarm": json.loads(json.dumps(self._public(a), default=str))}, ctx.time())
             self._publish(a, "CloudWatch Alarm Configuration Change", act.configuration_event(a, "delete"), ctx.time())
-        return {}
 
     # -- anomaly detectors -----------------------------------------------------------------
 
@@ -582,6 +604,7 @@ class AlarmOperations(MuteRuleOperations):
         if getattr(self, "_alarms_armed", False):
             return
         self._alarms_armed = True
+        _ = self.alarm_lock
         self._arm_tick()
         self.runtime.clock.on_change(self._clock_moved)
 
@@ -617,6 +640,10 @@ class AlarmOperations(MuteRuleOperations):
             # A clock advanced by more than a day: the evaluations of the last day are
             # run, older missed ones skipped (they would only see data older than that).
             return
+        with self.alarm_lock:
+            self._tick_locked(due)
+
+    def _tick_locked(self, due: float) -> None:
         alarms = self.runtime.store.list(ALARM_KIND)
         for alarm in alarms:
             try:
