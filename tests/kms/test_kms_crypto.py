@@ -144,3 +144,30 @@ def test_put_key_policy_lockout_check(mamori):
     with pytest.raises(ClientError) as e:
         kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=lockout)
     assert code(e) == "MalformedPolicyDocumentException"
+
+
+@pytest.mark.parametrize("spec,alg", [("ECC_NIST_EDWARDS25519", "ED25519_SHA_512"), ("ML_DSA_44", "ML_DSA_SHAKE_256"),
+                                      ("ML_DSA_65", "ML_DSA_SHAKE_256"), ("ML_DSA_87", "ML_DSA_SHAKE_256")])
+def test_pure_signatures_verify_locally(mamori, spec, alg):
+    kms = mamori.client("kms")
+    key = kms.create_key(KeySpec=spec, KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    assert alg in key["SigningAlgorithms"]
+    public = serialization.load_der_public_key(kms.get_public_key(KeyId=key["KeyId"])["PublicKey"])
+    sig = kms.sign(KeyId=key["KeyId"], Message=b"post-quantum hello", MessageType="RAW", SigningAlgorithm=alg)
+    public.verify(sig["Signature"], b"post-quantum hello")
+    assert kms.verify(KeyId=key["KeyId"], Message=b"post-quantum hello", Signature=sig["Signature"],
+                      SigningAlgorithm=alg)["SignatureValid"]
+    with pytest.raises(ClientError) as e:
+        kms.sign(KeyId=key["KeyId"], Message=b"x" * 64, MessageType="DIGEST", SigningAlgorithm=alg)
+    assert code(e) == "ValidationException"
+
+
+def test_ed25519_data_key_pair(mamori):
+    kms = mamori.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    pair = kms.generate_data_key_pair(KeyId=key_id, KeyPairSpec="ECC_NIST_EDWARDS25519")
+    private = serialization.load_der_private_key(pair["PrivateKeyPlaintext"], None)
+    private.public_key().verify(private.sign(b"m"), b"m")
+    assert serialization.load_der_public_key(pair["PublicKey"]).public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw) == private.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw)

@@ -53,6 +53,10 @@ def _generate(spec: str) -> Any:
         return ec.generate_private_key(getattr(ec, CURVES[spec])())
     if spec == "ECC_NIST_EDWARDS25519":
         return ed25519.Ed25519PrivateKey.generate()
+    if spec.startswith("ML_DSA_"):
+        from cryptography.hazmat.primitives.asymmetric import mldsa
+
+        return getattr(mldsa, f"MLDSA{spec.rsplit('_', 1)[1]}PrivateKey").generate()
     raise CryptoError(f"unsupported key spec {spec}")
 
 
@@ -179,8 +183,13 @@ def _sig_args(algorithm: str, message_type: str) -> tuple[Any, Any]:
     return ec.ECDSA(chosen), None
 
 
+PURE = {"ED25519_SHA_512", "ML_DSA_SHAKE_256"}  # the key signs the message itself (RAW only here)
+
+
 def sign(private_der: bytes, algorithm: str, message: bytes, message_type: str) -> bytes:
     key = load_private(private_der)
+    if algorithm in PURE:
+        return key.sign(message)
     pad, h = _sig_args(algorithm, message_type)
     if h is None:
         return key.sign(message, pad)
@@ -191,6 +200,12 @@ def verify(private_der: bytes, algorithm: str, message: bytes, message_type: str
     from cryptography.exceptions import InvalidSignature
 
     key = load_private(private_der).public_key()
+    if algorithm in PURE:
+        try:
+            key.verify(signature, message)
+            return True
+        except (InvalidSignature, ValueError):
+            return False
     pad, h = _sig_args(algorithm, message_type)
     try:
         if h is None:

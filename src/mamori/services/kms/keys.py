@@ -31,7 +31,11 @@ USAGES: dict[str, list[str]] = {
     **{k: ["SIGN_VERIFY", "KEY_AGREEMENT"] for k in ("ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521")},
     "ECC_SECG_P256K1": ["SIGN_VERIFY"],
     **{f"HMAC_{n}": ["GENERATE_VERIFY_MAC"] for n in (224, 256, 384, 512)},
+    "ECC_NIST_EDWARDS25519": ["SIGN_VERIFY"],
+    **{f"ML_DSA_{n}": ["SIGN_VERIFY"] for n in (44, 65, 87)},
 }
+SIGNING_OTHER = {"ECC_NIST_EDWARDS25519": ["ED25519_SHA_512", "ED25519_PH_SHA_512"],
+                 **{f"ML_DSA_{n}": ["ML_DSA_SHAKE_256"] for n in (44, 65, 87)}}
 
 
 def err(code: str, message: str, status: int = 400) -> AwsError:
@@ -42,6 +46,8 @@ def algorithms(spec: str, usage: str) -> dict[str, list[str]]:
     if usage == "ENCRYPT_DECRYPT":
         return {"EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"] if spec == "SYMMETRIC_DEFAULT" else RSA_ENCRYPT}
     if usage == "SIGN_VERIFY":
+        if spec in SIGNING_OTHER:
+            return {"SigningAlgorithms": SIGNING_OTHER[spec]}
         return {"SigningAlgorithms": RSA_SIGN if spec.startswith("RSA") else [ECDSA[spec]]}
     if usage == "KEY_AGREEMENT":
         return {"KeyAgreementAlgorithms": ["ECDH"]}

@@ -680,7 +680,7 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
     def _data_key_pair(self, ctx, request, op: str) -> dict[str, Any]:
         doc, alias = self._resolve(ctx, request["KeyId"])
         pair_spec = request["KeyPairSpec"]
-        if pair_spec not in crypto.RSA_BITS and pair_spec not in crypto.CURVES:
+        if pair_spec not in crypto.RSA_BITS and pair_spec not in crypto.CURVES and pair_spec != "ECC_NIST_EDWARDS25519":
             raise err("UnsupportedOperationException", f"KeyPairSpec {pair_spec} is not supported in this region.")
         context = request.get("EncryptionContext")
         self._auth(ctx, op, doc, {"kms:DataKeyPairSpec": pair_spec}, context=context, alias=alias,
@@ -747,7 +747,15 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
             raise err("InvalidKeyUsageException", f"Algorithm {algorithm} is incompatible with key spec "
                       f"{meta['KeySpec']}.")
         message = request["Message"]
-        if mtype == "DIGEST" and len(message) != crypto.digest_size(algorithm):
+        if mtype == "EXTERNAL_MU" and algorithm != "ML_DSA_SHAKE_256":
+            raise err("ValidationException", "MessageType EXTERNAL_MU is only valid with ML_DSA_SHAKE_256.")
+        if algorithm == "ED25519_PH_SHA_512" or mtype == "EXTERNAL_MU":
+            raise err("UnsupportedOperationException", f"mamori does not compute {algorithm} with MessageType "
+                      f"{mtype}.")
+        if algorithm in crypto.PURE:
+            if mtype != "RAW":
+                raise err("ValidationException", f"{algorithm} requires MessageType RAW.")
+        elif mtype == "DIGEST" and len(message) != crypto.digest_size(algorithm):
             raise err("ValidationException", f"Digest is invalid length for algorithm {algorithm}.")
         _, private = self._material(doc)
         self._used(ctx, doc, op)
