@@ -367,3 +367,20 @@ def test_rule_metrics_in_cloudwatch(mamori, events, endpoint, mamori_clock):
     assert total("InvocationAttempts") == 4
     assert total("Invocations") == 4
     assert total("FailedInvocations") == 2
+
+
+def test_cloudwatch_alarm_state_change_reaches_a_rule(mamori, events, endpoint):
+    _, conn = connection(events)
+    _, dest = destination(events, conn, endpoint.url + "/alarm")
+    alarm = unique("alarm")
+    rule_to(events, {"Arn": dest}, {"source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
+                                    "detail": {"alarmName": [alarm], "state": {"value": ["ALARM"]}}})
+    cw = mamori.client("cloudwatch")
+    cw.put_metric_alarm(AlarmName=alarm, MetricName="Errors", Namespace="App", Statistic="Sum", Period=60,
+                        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold")
+    cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="testing")
+    [call] = endpoint.wait("/alarm", 1)
+    event = json.loads(call["body"])
+    assert event["detail-type"] == "CloudWatch Alarm State Change" and event["source"] == "aws.cloudwatch"
+    assert event["detail"]["alarmName"] == alarm and event["detail"]["state"]["value"] == "ALARM"
+    assert event["resources"][0].endswith(f":alarm:{alarm}")
