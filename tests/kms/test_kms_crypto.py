@@ -144,6 +144,24 @@ def test_put_key_policy_lockout_check(mamori):
     with pytest.raises(ClientError) as e:
         kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=lockout)
     assert code(e) == "MalformedPolicyDocumentException"
+    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=lockout, BypassPolicyLockoutSafetyCheck=True)
+    # With the check bypassed the account is locked out of its own key, as AWS warns.
+    with pytest.raises(ClientError) as e:
+        kms.get_key_policy(KeyId=key_id, PolicyName="default")
+    assert code(e) == "AccessDeniedException"
+
+
+def test_key_policy_principals_must_exist(mamori):
+    kms = mamori.client("kms")
+    ghost = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{mamori.account_id}:root"}, "Action": "kms:*",
+         "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{mamori.account_id}:user/nobody-here"},
+         "Action": "kms:Decrypt", "Resource": "*"}]})
+    with pytest.raises(ClientError) as e:
+        kms.create_key(Policy=ghost)
+    assert code(e) == "MalformedPolicyDocumentException"
+    assert "invalid principals" in e.value.response["Error"]["Message"]
 
 
 @pytest.mark.parametrize("spec,alg", [("ECC_NIST_EDWARDS25519", "ED25519_SHA_512"), ("ML_DSA_44", "ML_DSA_SHAKE_256"),

@@ -333,6 +333,7 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
         for s in statements if isinstance(statements, list) else [statements]:
             if not isinstance(s, dict) or ("Principal" not in s and "NotPrincipal" not in s):
                 raise err("MalformedPolicyDocumentException", "Policy contains a statement with no principal.")
+        self._check_principals(ctx, statements if isinstance(statements, list) else [statements])
         if bypass:
             return
         # Lockout safety check: the caller must be able to PutKeyPolicy under the new policy.
@@ -343,6 +344,25 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
         if not decision.allowed:
             raise err("MalformedPolicyDocumentException",
                       "The new key policy will not allow you to update the key policy in the future.")
+
+    def _check_principals(self, ctx: RequestContext, statements: list[dict[str, Any]]) -> None:
+        """IAM users and roles of this account named by the policy must exist (AWS resolves
+        them to unique ids when it stores a key policy)."""
+        from mamori.services.iam import repository as iam
+
+        for statement in statements:
+            principal = statement.get("Principal")
+            values = principal.get("AWS", []) if isinstance(principal, dict) else []
+            for value in [values] if isinstance(values, str) else values:
+                parts = value.split(":", 5) if isinstance(value, str) else []
+                if len(parts) != 6 or parts[2] != "iam" or parts[4] != ctx.account_id:
+                    continue
+                family, _, rest = parts[5].partition("/")
+                name = rest.rsplit("/", 1)[-1]
+                lookup = {"user": iam.user, "role": iam.role}.get(family)
+                if lookup is not None and lookup(self.runtime.store, ctx.account_id, name) is None:
+                    raise err("MalformedPolicyDocumentException",
+                              "Policy contains a statement with one or more invalid principals.")
 
     def describe_key(self, ctx, request):
         doc, alias = self._resolve(ctx, request["KeyId"])
