@@ -6,11 +6,13 @@
                                   encryption context as AAD
     blob_key_id                   the key id a blob names (Decrypt needs no KeyId)
     rsa_encrypt / rsa_decrypt     RSAES-OAEP SHA-1 / SHA-256
-    sign / verify                 RSASSA-PSS, RSASSA-PKCS1-v1_5, ECDSA (DER), RAW or DIGEST
+    sign / verify                 RSASSA-PSS, RSASSA-PKCS1-v1_5, ECDSA (DER), RAW or DIGEST;
+                                  Ed25519 and ML-DSA (pure, RAW messages)
     mac                           HMAC-SHA-224..512
     derive_shared_secret          ECDH with a peer's SubjectPublicKeyInfo
     public_der                    SubjectPublicKeyInfo DER of a private key
     data_key_pair                 (public DER, private PKCS#8 DER) of a KeyPairSpec
+    unwrap                        imported key material: RSAES-OAEP or RSA-AES key wrap (RFC 5649)
 
 The blob format is private (AWS does not publish its own):
     b"MK1" | len(key_id):1 | key_id | material_id:32 | nonce:12 | ciphertext+tag
