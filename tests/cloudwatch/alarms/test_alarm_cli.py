@@ -19,7 +19,9 @@ def _aws(mamori, tmp_path, *args):
                           env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_cli_alarm_lifecycle(mamori, tmp_path):
+def test_cli_alarm_lifecycle(mamori, mamori_clock, tmp_path):
+    # frozen: no evaluation (minute boundary of real time) between set-alarm-state and the check
+    mamori_clock.freeze()
     name = "cli-" + uuid.uuid4().hex[:8]
     topic = f"arn:aws:sns:{mamori.region}:{mamori.account_id}:ops"
     out = _aws(mamori, tmp_path, "put-metric-alarm", "--alarm-name", name, "--alarm-description", "from the CLI",
