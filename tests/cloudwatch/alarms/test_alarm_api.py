@@ -48,7 +48,8 @@ def test_math_alarm_needs_one_returned_series(cw_json):
     assert _code(err) == "ValidationError"
 
 
-def test_describe_filters_paging_and_update(cw):
+def test_describe_filters_paging_and_update(cw, mamori_clock):
+    mamori_clock.freeze()  # no evaluation may undo SetAlarmState during the test
     k = next(_n)
     names = [f"f{k}-{i:02d}" for i in range(5)]
     topic = "arn:aws:sns:us-east-1:000000000000:filters"
