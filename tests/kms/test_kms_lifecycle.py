@@ -220,6 +220,9 @@ def test_multi_region_key_replica_has_the_same_material(mamori, mamori_clock):
     with pytest.raises(ClientError) as e:
         kms.replicate_key(KeyId=key["KeyId"], ReplicaRegion="eu-west-1")
     assert code(e) == "AlreadyExistsException"
+    kms.rotate_key_on_demand(KeyId=key["KeyId"])
+    rotated = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"after rotation")["CiphertextBlob"]
+    assert west.decrypt(CiphertextBlob=rotated)["Plaintext"] == b"after rotation"
     kms.update_primary_region(KeyId=key["KeyId"], PrimaryRegion="eu-west-1")
     cfg = west.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["MultiRegionConfiguration"]
     assert cfg["MultiRegionKeyType"] == "PRIMARY" and cfg["PrimaryKey"]["Region"] == "eu-west-1"

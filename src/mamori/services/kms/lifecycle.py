@@ -137,6 +137,13 @@ class LifecycleOps:
         doc["KeyMetadata"]["CurrentKeyMaterialId"] = mid
         doc.setdefault("Rotations", []).append({"KeyMaterialId": mid, "RotationDate": now, "RotationType": kind})
         self._save(doc, secret=_b(sec))
+        # Multi-Region keys share their material: replicas rotate with the primary.
+        for r in (doc["KeyMetadata"].get("MultiRegionConfiguration") or {}).get("ReplicaKeys", []):
+            replica = self.runtime.store.get(r["Arn"])
+            if replica is not None:
+                replica["KeyMetadata"]["CurrentKeyMaterialId"] = mid
+                replica["Rotations"] = list(doc["Rotations"])
+                self._save(replica, secret=_b(sec))
 
     def rotate_key_on_demand(self, ctx, request):
         doc, _ = self._resolve(ctx, request["KeyId"], aliases=False)

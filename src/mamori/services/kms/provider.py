@@ -50,8 +50,16 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
     # -- lifecycle wiring --------------------------------------------------------------
 
     def setup(self) -> None:
+        # Opened key material by key ARN (the store stays the truth: every write of a
+        # secret goes through _save, which drops the entry) and the last recorded use.
+        self._materials: dict[str, dict[str, Any]] = {}
+        self._last_used: dict[str, tuple[str, int]] = {}
         for doc in self.runtime.store.list(K.KEY):
             self._arm(doc)
+
+    def reset(self) -> None:
+        self._materials.clear()
+        self._last_used.clear()
 
     def _arm(self, doc: dict[str, Any]) -> None:
         meta = doc["KeyMetadata"]
@@ -90,6 +98,7 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
                 if g["KeyArn"] == arn:
                     store.delete(g["GrantArn"])
             store.delete(arn)
+            self._materials.pop(arn, None)
             cfg = meta.get("MultiRegionConfiguration") or {}
             if cfg.get("MultiRegionKeyType") == "REPLICA":
                 primary = store.get(cfg["PrimaryKey"]["Arn"])
@@ -142,15 +151,27 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
 
     def _save(self, doc: dict[str, Any], secret: bytes | None = None) -> None:
         meta = doc["KeyMetadata"]
+        self._materials.pop(meta["Arn"], None)
         self.runtime.store.put(meta["Arn"], doc, kind=K.KEY, account_id=meta["AWSAccountId"],
                                region=meta["Arn"].split(":")[3], secret=secret)
 
+    def _opened(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """The key's material (read-only: shared with later calls)."""
+        arn = doc["KeyMetadata"]["Arn"]
+        cached = self._materials.get(arn)
+        if cached is None:
+            raw = self.runtime.store.get_secret(arn)
+            cached = json.loads(raw) if raw else {"current": None, "materials": {}}
+            self._materials[arn] = cached
+        return cached
+
     def _secret(self, doc: dict[str, Any]) -> dict[str, Any]:
-        raw = self.runtime.store.get_secret(doc["KeyMetadata"]["Arn"])
-        return json.loads(raw) if raw else {"current": None, "materials": {}}
+        """A copy of the key's material to change and save."""
+        sec = self._opened(doc)
+        return {"current": sec.get("current"), "materials": dict(sec.get("materials", {}))}
 
     def _material(self, doc: dict[str, Any], material_id: str | None = None) -> tuple[str, bytes]:
-        sec = self._secret(doc)
+        sec = self._opened(doc)
         mid = material_id or sec.get("current")
         if not mid or mid not in sec["materials"]:
             raise err("InvalidCiphertextException", "")
@@ -185,7 +206,12 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
 
     def _used(self, ctx: RequestContext, doc: dict[str, Any], op: str) -> None:
         """Remember the key's last cryptographic use for GetKeyLastUsage (small runtime
-        state, not a change of the key: no change-log entry)."""
+        state, not a change of the key: no change-log entry). Written at most once per
+        clock second for the same key and operation."""
+        arn, now = doc["KeyMetadata"]["Arn"], ctx.time()
+        if self._last_used.get(arn) == (op, int(now)):
+            return
+        self._last_used[arn] = (op, int(now))
         self.runtime.store.set_meta(f"kms-last-usage:{doc['KeyMetadata']['Arn']}",
                                     {"Operation": op, "Timestamp": ctx.time(), "KmsRequestId": ctx.request_id})
 
