@@ -161,3 +161,17 @@ def test_grant_operations_and_request_alias_condition_keys(mamori, user):
                 Operations=["Decrypt", "Encrypt"]) == "AccessDeniedException"
     mine.encrypt(KeyId=alias, Plaintext=b"x")
     assert code(mine.encrypt, KeyId=key_id, Plaintext=b"x") == "AccessDeniedException"
+
+
+def test_grant_can_only_create_narrower_grants(mamori, user):
+    kms = mamori.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_grant(KeyId=key_id, GranteePrincipal=user.arn, Operations=["Decrypt", "CreateGrant"],
+                     Constraints={"EncryptionContextSubset": {"team": "a"}})
+    mine = user.client("kms")
+    narrower = {"EncryptionContextSubset": {"team": "a", "env": "prod"}}
+    mine.create_grant(KeyId=key_id, GranteePrincipal=user.arn, Operations=["Decrypt"], Constraints=narrower)
+    assert code(mine.create_grant, KeyId=key_id, GranteePrincipal=user.arn, Operations=["Decrypt"]) == \
+        "AccessDeniedException"
+    assert code(mine.create_grant, KeyId=key_id, GranteePrincipal=user.arn, Operations=["Decrypt", "Encrypt"],
+                Constraints=narrower) == "AccessDeniedException"

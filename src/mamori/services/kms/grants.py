@@ -43,6 +43,7 @@ class GrantOps:
             **({"kms:GrantConstraintType": next(iter(constraints))} if constraints else {}),
         }, grant_tokens=request.get("GrantTokens"))
         K.require_state(meta, K.USE)
+        self._within_parent_grant(ctx, ops, constraints)
         bad = [o for o in ops if o not in allowed]
         if bad:
             raise err("ValidationException", f"Grant operations {bad} are not valid for a key with key usage "
@@ -75,6 +76,30 @@ class GrantOps:
             g["Constraints"] = constraints
         self.runtime.store.put(g["GrantArn"], g, kind=K.GRANT, account_id=meta["AWSAccountId"], region=ctx.region)
         return {"GrantId": grant_id, "GrantToken": self._token(grant_id)}
+
+    def _within_parent_grant(self, ctx, ops: list[str], constraints: dict[str, Any]) -> None:
+        """A grant that allowed CreateGrant lets its grantee create only grants that are
+        no wider: a subset of its operations, constraints at least as strict.
+        https://docs.aws.amazon.com/kms/latest/developerguide/grants.html (grant constraints)"""
+        decision = ctx.decisions[-1] if ctx.decisions else None
+        reasons = decision.reasons if decision is not None else []
+        grant_id = next((r["grantId"] for r in reasons if isinstance(r, dict) and "grantId" in r), None)
+        if grant_id is None:
+            return
+        parent = next((g for g in self.runtime.store.list(K.GRANT) if g["GrantId"] == grant_id), None)
+        if parent is None:
+            return
+        pc = parent.get("Constraints") or {}
+        wider = any(o not in parent["Operations"] for o in ops)
+        if "EncryptionContextEquals" in pc:
+            wider |= constraints.get("EncryptionContextEquals") != pc["EncryptionContextEquals"]
+        if "EncryptionContextSubset" in pc:
+            required = pc["EncryptionContextSubset"]
+            mine = constraints.get("EncryptionContextEquals") or constraints.get("EncryptionContextSubset") or {}
+            wider |= not constraints or any(mine.get(k) != v for k, v in required.items())
+        if wider:
+            raise err("AccessDeniedException", f"{ctx.principal.arn} is not authorized to create a grant wider "
+                      "than the grant that allows it to create grants.", status=400)
 
     @staticmethod
     def _token(grant_id: str) -> str:

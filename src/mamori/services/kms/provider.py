@@ -269,7 +269,7 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
             if g["KeyArn"] != key_arn or g["GranteePrincipal"] not in callers or op not in g["Operations"]:
                 continue
             c = g.get("Constraints") or {}
-            if op in GRANT_OPS_WITH_CONTEXT and op not in ("RetireGrant",) and c:
+            if op in GRANT_OPS_WITH_CONTEXT and op not in ("RetireGrant", "CreateGrant") and c:
                 ec = context or {}
                 if "EncryptionContextEquals" in c and ec != c["EncryptionContextEquals"]:
                     continue
