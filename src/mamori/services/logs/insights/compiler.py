@@ -1,0 +1,484 @@
+"""Compile parsed Logs Insights commands to one DuckDB SELECT over `log_events`.
+
+Each command becomes a CTE over the previous one. Before the first `stats`, rows are
+events carrying the base columns (_id, _acct, _region, _group, _stream, _ts, _ingest,
+_msg) plus one column per derived field; field names resolve, in order, to a field a
+command defined, an `@` field, or a field discovered in the message: JSON (nested keys
+joined with dots, array items by index) - CloudTrail records included - and the fields
+of version-2 VPC flow log lines. A `stats` replaces the rows by its groups.
+
+Values are typed loosely as AWS's: discovered fields are text, compared and added as
+numbers when the other side is a number. Times are epoch milliseconds (type 'time').
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mamori.services.logs.insights.lexer import MalformedQuery
+from mamori.services.logs.insights.parser import (Binary, Call, Command, Duration, Field, InList, Lit, Regex,
+                                                  Unary, parse)
+
+VPC_FIELDS = ["version", "accountId", "interfaceId", "srcAddr", "dstAddr", "srcPort", "dstPort", "protocol",
+              "packets", "bytes", "start", "end", "action", "logStatus"]
+NUMERIC = ("num", "int", "time")
+_IPV4 = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}"
+_H = "[0-9a-fA-F]{1,4}"
+_IPV6 = ("(" + "|".join([
+    f"({_H}:){{7}}{_H}", f"({_H}:){{1,7}}:", f"({_H}:){{1,6}}:{_H}", f"({_H}:){{1,5}}(:{_H}){{1,2}}",
+    f"({_H}:){{1,4}}(:{_H}){{1,3}}", f"({_H}:){{1,3}}(:{_H}){{1,4}}", f"({_H}:){{1,2}}(:{_H}){{1,5}}",
+    f"{_H}:(:{_H}){{1,6}}", f":((:{_H}){{1,7}}|:)"]) + ")")
+AGGREGATES = {"count", "count_distinct", "sum", "avg", "min", "max", "pct", "stddev", "earliest", "latest",
+              "sortsfirst", "sortslast"}
+
+
+def unsupported(what: str) -> MalformedQuery:
+    return MalformedQuery(f"{what} is not supported by mamori yet")
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def s(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass
+class Stage:
+    events: bool = True
+    cols: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (sql column, type)
+    output: list[str] | None = None
+    order: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Compiled:
+    sql: str
+    params: list
+    columns: list[tuple[str, str]]  # (output name, type)
+    events: bool                    # rows are events (carry @ptr)
+    stats: bool
+    stats_sql: str = ""             # (records scanned, records matched, bytes scanned)
+
+
+class Compiler:
+    def __init__(self) -> None:
+        self.ctes: list[str] = []
+        self.n = 0
+        self.stage = Stage()
+        self.aggregating = False
+        self.matched_stage: int | None = None
+
+    def fresh(self, prefix: str = "c") -> str:
+        self.n += 1
+        return f"{prefix}{self.n}"
+
+    def add(self, body: str) -> None:
+        prev = f"s{len(self.ctes) - 1}"
+        self.ctes.append(body.replace("{prev}", prev))
+
+    # -- fields ------------------------------------------------------------------------
+    def field(self, name: str) -> tuple[str, str]:
+        st = self.stage
+        if name in st.cols:
+            col, typ = st.cols[name]
+            return q(col), typ
+        if not st.events:
+            raise MalformedQuery(f"the field '{name}' is not available after stats")
+        base = {"@timestamp": ("_ts", "time"), "@message": ("_msg", "any"), "@logStream": ("_stream", "any"),
+                "@ingestionTime": ("_ingest", "time"), "@log": ("(_acct || ':' || _group)", "any")}
+        if name in base:
+            return base[name]
+        if name.startswith("@"):
+            if name == "@ptr":
+                raise unsupported("using @ptr in an expression")
+            return "NULL", "any"
+        path = "$" + "".join(f"[{p}]" if p.isdigit() else "." + q(p) for p in name.split("."))
+        sql = f"json_extract_string(_j, {s(path)})"
+        if name in VPC_FIELDS:
+            i = VPC_FIELDS.index(name) + 1
+            sql = f"coalesce({sql}, CASE WHEN _vpc THEN split_part(_msg, ' ', {i}) END)"
+        return sql, "any"
+
+    # -- expressions -------------------------------------------------------------------
+    def num(self, e: Any) -> str:
+        sql, typ = self.expr(e)
+        return sql if typ in NUMERIC else f"TRY_CAST({sql} AS DOUBLE)"
+
+    def text(self, e: Any) -> str:
+        sql, typ = self.expr(e)
+        if typ in ("str", "any"):
+            return sql
+        if typ == "num":
+            return f"CASE WHEN {sql} = floor({sql}) AND abs({sql}) < 1e15 THEN CAST(CAST({sql} AS BIGINT) AS VARCHAR) ELSE CAST({sql} AS VARCHAR) END"
+        return f"CAST({sql} AS VARCHAR)"
+
+    def truth(self, e: Any) -> str:
+        sql, typ = self.expr(e)
+        if typ == "bool":
+            return f"coalesce({sql}, false)"
+        if typ in NUMERIC:
+            return f"coalesce({sql} <> 0, false)"
+        return f"({sql} IS NOT NULL)"
+
+    def regex(self, r: Regex) -> str:
+        return r.pattern.replace("(?<", "(?P<").replace("(?P<=", "(?<=").replace("(?P<!", "(?<!")
+
+    def match(self, target: str, r: Regex) -> str:
+        opts = ", 'i'" if "i" in r.flags else ""
+        return f"regexp_matches({target}, {s(self.regex(r))}{opts})"
+
+    def expr(self, e: Any) -> tuple[str, str]:
+        if isinstance(e, Lit):
+            if isinstance(e.value, float):
+                return repr(e.value), "num"
+            return s(e.value), "str"
+        if isinstance(e, Field):
+            return self.field(e.name)
+        if isinstance(e, Duration):
+            return str(e.ms), "int"
+        if isinstance(e, Regex):
+            raise MalformedQuery(f"a regular expression /{e.pattern}/ can only follow like or =~")
+        if isinstance(e, Unary):
+            if e.op == "not":
+                return f"(NOT {self.truth(e.operand)})", "bool"
+            return f"(-{self.num(e.operand)})", "num"
+        if isinstance(e, InList):
+            if all(isinstance(i, Lit) and isinstance(i.value, float) for i in e.items):
+                left = self.num(e.operand)
+                items = [repr(i.value) for i in e.items]
+            else:
+                left = self.text(e.operand)
+                items = [self.text(i) for i in e.items]
+            neg = "NOT " if e.negated else ""
+            return f"coalesce({left} {neg}IN ({', '.join(items)}), false)", "bool"
+        if isinstance(e, Binary):
+            return self.binary(e)
+        if isinstance(e, Call):
+            return self.call(e)
+        raise MalformedQuery(f"unexpected expression {e!r}")
+
+    def binary(self, e: Binary) -> tuple[str, str]:
+        op = e.op
+        if op in ("and", "or"):
+            return f"({self.truth(e.left)} {op.upper()} {self.truth(e.right)})", "bool"
+        if op in ("like", "=~"):
+            target = self.text(e.left)
+            if isinstance(e.right, Regex):
+                return f"coalesce({self.match(target, e.right)}, false)", "bool"
+            if op == "=~":
+                raise MalformedQuery("=~ needs a regular expression /.../ on its right")
+            return f"coalesce(contains({target}, {self.text(e.right)}), false)", "bool"
+        if op in ("=", "!=", "<", "<=", ">", ">="):
+            (ls, lt), (rs, rt) = self.expr(e.left), self.expr(e.right)
+            if lt in NUMERIC or rt in NUMERIC:
+                left, right = self.num(e.left), self.num(e.right)
+            else:
+                left, right = ls, rs
+            sop = "<>" if op == "!=" else op
+            return f"coalesce({left} {sop} {right}, false)", "bool"
+        if op in ("+", "-", "*", "/", "%", "^"):
+            left, right = self.num(e.left), self.num(e.right)
+            if op == "^":
+                return f"power({left}, {right})", "num"
+            if op in ("/", "%"):
+                return f"(CAST({left} AS DOUBLE) {op} nullif(CAST({right} AS DOUBLE), 0))", "num"
+            _, lt = self.expr(e.left)
+            typ = "time" if lt == "time" and op in "+-" else "num"
+            return f"({left} {op} {right})", typ
+        raise MalformedQuery(f"unknown operator {op}")
+
+    def args(self, c: Call, lo: int, hi: int | None = None) -> list:
+        hi = lo if hi is None else hi
+        if not lo <= len(c.args) <= hi:
+            want = str(lo) if lo == hi else f"{lo} to {hi}"
+            raise MalformedQuery(f"the function {c.name}() takes {want} arguments, got {len(c.args)}")
+        return c.args
+
+    def call(self, c: Call) -> tuple[str, str]:
+        name = c.name.lower()
+        if name in AGGREGATES:
+            if not self.aggregating:
+                raise MalformedQuery(f"the aggregate function {c.name}() can only be used in stats")
+            return self.aggregate(c, name)
+        if c.star:
+            raise MalformedQuery(f"'*' is only allowed in count(*), not in {c.name}()")
+        a = c.args
+        if name == "strlen":
+            return f"length({self.text(self.args(c, 1)[0])})", "int"
+        if name in ("toupper", "tolower"):
+            fn = "upper" if name == "toupper" else "lower"
+            return f"{fn}({self.text(self.args(c, 1)[0])})", "str"
+        if name in ("trim", "ltrim", "rtrim"):
+            self.args(c, 1, 2)
+            extra = f", {self.text(a[1])}" if len(a) == 2 else ""
+            return f"{name}({self.text(a[0])}{extra})", "str"
+        if name == "concat":
+            if not a:
+                raise MalformedQuery("the function concat() takes at least 1 argument")
+            return "concat(" + ", ".join(self.text(x) for x in a) + ")", "str"
+        if name == "substr":
+            self.args(c, 2, 3)
+            start = f"CAST({self.num(a[1])} AS BIGINT) + 1"
+            if len(a) == 3:
+                return f"substr({self.text(a[0])}, {start}, CAST({self.num(a[2])} AS BIGINT))", "str"
+            return f"substr({self.text(a[0])}, {start})", "str"
+        if name == "replace":
+            self.args(c, 3)
+            return f"replace({self.text(a[0])}, {self.text(a[1])}, {self.text(a[2])})", "str"
+        if name == "strcontains":
+            self.args(c, 2)
+            return f"CASE WHEN contains({self.text(a[0])}, {self.text(a[1])}) THEN 1 ELSE 0 END", "int"
+        if name in ("isempty", "isblank"):
+            v = self.text(self.args(c, 1)[0])
+            inner = f"trim({v})" if name == "isblank" else v
+            return f"({v} IS NULL OR {inner} = '')", "bool"
+        if name in ("abs", "ceil", "floor", "sqrt"):
+            return f"{name}({self.num(self.args(c, 1)[0])})", "num"
+        if name == "log":
+            return f"ln({self.num(self.args(c, 1)[0])})", "num"
+        if name in ("greatest", "least"):
+            if not a:
+                raise MalformedQuery(f"the function {c.name}() takes at least 1 argument")
+            return f"{name}(" + ", ".join(self.num(x) for x in a) + ")", "num"
+        if name == "bin":
+            self.args(c, 1)
+            if not isinstance(a[0], Duration):
+                raise MalformedQuery("bin() takes a time period such as 5m")
+            ts, _ = self.field("@timestamp")
+            return f"(CAST(floor({ts} / {a[0].ms}) AS BIGINT) * {a[0].ms})", "time"
+        if name in ("datefloor", "dateceil"):
+            self.args(c, 2)
+            if not isinstance(a[1], Duration):
+                raise MalformedQuery(f"{c.name}() takes a time period such as 1h as its second argument")
+            fn = "floor" if name == "datefloor" else "ceil"
+            return f"(CAST({fn}({self.num(a[0])} / {a[1].ms}) AS BIGINT) * {a[1].ms})", "time"
+        if name == "frommillis":
+            return f"CAST({self.num(self.args(c, 1)[0])} AS BIGINT)", "time"
+        if name == "tomillis":
+            return f"CAST({self.num(self.args(c, 1)[0])} AS BIGINT)", "int"
+        if name in ("isvalidip", "isvalidipv4", "isvalidipv6"):
+            v = self.text(self.args(c, 1)[0])
+            v4, v6 = f"regexp_full_match({v}, {s(_IPV4)})", f"regexp_full_match({v}, {s(_IPV6)})"
+            body = {"isvalidip": f"({v4} OR {v6})", "isvalidipv4": v4, "isvalidipv6": v6}[name]
+            return f"coalesce({body}, false)", "bool"
+        if name in ("isipinsubnet", "isipv4insubnet"):
+            self.args(c, 2)
+            if not isinstance(a[1], Lit) or not isinstance(a[1].value, str):
+                raise unsupported(f"{c.name}() with a subnet that is not a string literal")
+            return self.in_subnet(self.text(a[0]), a[1].value, c.name), "bool"
+        if name == "isipv6insubnet":
+            raise unsupported("the function isIpv6InSubnet()")
+        if name == "ispresent":
+            sql, _ = self.expr(self.args(c, 1)[0])
+            return f"({sql} IS NOT NULL)", "bool"
+        if name == "coalesce":
+            if not a:
+                raise MalformedQuery("the function coalesce() takes at least 1 argument")
+            return "coalesce(" + ", ".join(self.text(x) for x in a) + ")", "any"
+        raise unsupported(f"the function {c.name}()")
+
+    def in_subnet(self, value: str, cidr: str, fn: str) -> str:
+        import ipaddress
+        try:
+            net = ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise MalformedQuery(f"{fn}(): '{cidr}' is not a valid subnet") from None
+        if net.version != 4:
+            raise unsupported(f"{fn}() with an IPv6 subnet")
+        parts = " + ".join(f"(TRY_CAST(split_part({value}, '.', {i + 1}) AS BIGINT) << {24 - 8 * i})"
+                           for i in range(4))
+        mask = (0xFFFFFFFF << (32 - net.prefixlen)) & 0xFFFFFFFF
+        return (f"coalesce(regexp_full_match({value}, {s(_IPV4)}) AND "
+                f"(({parts}) & {mask}) = {int(net.network_address)}, false)")
+
+    def aggregate(self, c: Call, name: str) -> tuple[str, str]:
+        self.aggregating = False  # no aggregate inside an aggregate
+        try:
+            a = c.args
+            if name == "count":
+                if c.star or not a:
+                    return "count(*)", "int"
+                sql, _ = self.expr(self.args(c, 1)[0])
+                return f"count({sql})", "int"
+            if c.star:
+                raise MalformedQuery(f"'*' is only allowed in count(*), not in {c.name}()")
+            if name == "count_distinct":
+                sql, _ = self.expr(self.args(c, 1)[0])
+                return f"count(DISTINCT {sql})", "int"
+            if name in ("sum", "avg", "stddev"):
+                fn = {"sum": "sum", "avg": "avg", "stddev": "stddev_samp"}[name]
+                return f"{fn}(CAST({self.num(self.args(c, 1)[0])} AS DOUBLE))", "num"
+            if name in ("min", "max"):
+                sql, typ = self.expr(self.args(c, 1)[0])
+                if typ == "time":
+                    return f"{name}({sql})", "time"
+                return f"{name}({self.num(a[0])})", "num"
+            if name == "pct":
+                self.args(c, 2)
+                if not isinstance(a[1], Lit) or not isinstance(a[1].value, float) or not 0 <= a[1].value <= 100:
+                    raise MalformedQuery("pct() takes a percentile between 0 and 100 as its second argument")
+                return f"quantile_disc({self.num(a[0])}, {a[1].value / 100})", "num"
+            if name in ("earliest", "latest"):
+                sql, typ = self.expr(self.args(c, 1)[0])
+                ts, _ = self.field("@timestamp")
+                fn = "arg_min" if name == "earliest" else "arg_max"
+                return f"{fn}({sql}, {ts})", typ
+            sql, typ = self.expr(self.args(c, 1)[0])
+            return f"{'min' if name == 'sortsfirst' else 'max'}({sql})", typ
+        finally:
+            self.aggregating = True
+
+    # -- commands ----------------------------------------------------------------------
+    def command(self, cmd: Command) -> None:
+        st = self.stage
+        if cmd.kind == "fields":
+            sel = []
+            for item in cmd.items:
+                sql, typ = self.expr(item.expr)
+                col = self.fresh()
+                sel.append(f"{sql} AS {q(col)}")
+                st.cols[item.name] = (col, typ)
+            self.add(f"SELECT *, {', '.join(sel)} FROM {{prev}}")
+            out = st.output or []
+            st.output = out + [i.name for i in cmd.items if i.name not in out]
+        elif cmd.kind == "display":
+            for name in cmd.items:
+                self.field(name)
+            st.output = list(cmd.items)
+        elif cmd.kind == "filter":
+            self.add(f"SELECT * FROM {{prev}} WHERE {self.truth(cmd.expr)}")
+        elif cmd.kind == "parse":
+            self.parse_command(cmd)
+        elif cmd.kind == "sort":
+            keys = []
+            for e, desc in cmd.keys:
+                sql, typ = self.expr(e)
+                d = " DESC" if desc else " ASC"
+                if typ == "any":
+                    keys.append(f"TRY_CAST({sql} AS DOUBLE){d} NULLS LAST")
+                keys.append(f"{sql}{d} NULLS LAST")
+            st.order = keys
+        elif cmd.kind == "limit":
+            self.add(f"SELECT * FROM {{prev}} {self.order_by()} LIMIT {cmd.number}")
+        elif cmd.kind == "dedup":
+            parts = ", ".join(self.field(n)[0] for n in cmd.items)
+            self.add(f"SELECT * FROM {{prev}} QUALIFY row_number() OVER (PARTITION BY {parts} "
+                     f"{self.order_by()}) = 1")
+        elif cmd.kind == "stats":
+            self.stats(cmd)
+
+    def order_by(self) -> str:
+        if self.stage.order:
+            return "ORDER BY " + ", ".join(self.stage.order)
+        if self.stage.events:
+            return "ORDER BY _ts DESC, _id DESC"
+        return "ORDER BY ALL"
+
+    def parse_command(self, cmd: Command) -> None:
+        import re as pyre
+        src = self.text(cmd.expr)
+        if isinstance(cmd.pattern, Lit):
+            pieces = cmd.pattern.value.split("*")
+            if len(pieces) - 1 != len(cmd.names):
+                raise MalformedQuery(f"parse at position {cmd.pos}: the pattern has {len(pieces) - 1} '*' "
+                                     f"but {len(cmd.names)} names follow 'as'")
+            rx = "".join(pyre.escape(p) + ("(.*?)" if i < len(pieces) - 2 else "(.*)" if i == len(pieces) - 2 else "")
+                         for i, p in enumerate(pieces))
+            groups = list(enumerate(cmd.names, 1))
+            opts = ""
+        else:
+            rx = self.regex(cmd.pattern)
+            compiled = pyre.compile(rx, pyre.I if "i" in cmd.pattern.flags else 0)
+            names = sorted(compiled.groupindex.items(), key=lambda kv: kv[1])
+            if cmd.names:
+                if len(cmd.names) != compiled.groups:
+                    raise MalformedQuery(f"parse at position {cmd.pos}: the regular expression has "
+                                         f"{compiled.groups} groups but {len(cmd.names)} names follow 'as'")
+                groups = list(enumerate(cmd.names, 1))
+            elif names:
+                groups = [(idx, n) for n, idx in names]
+            else:
+                raise MalformedQuery(f"parse at position {cmd.pos}: the regular expression has no named "
+                                     "capture group (?<name>...)")
+            opts = ", 'i'" if "i" in cmd.pattern.flags else ""
+        sel = []
+        for idx, name in groups:
+            col = self.fresh()
+            sel.append(f"CASE WHEN regexp_matches({src}, {s(rx)}{opts}) THEN "
+                       f"regexp_extract({src}, {s(rx)}, {idx}{opts}) END AS {q(col)}")
+            self.stage.cols[name] = (col, "any")
+        self.add(f"SELECT *, {', '.join(sel)} FROM {{prev}}")
+
+    def stats(self, cmd: Command) -> None:
+        if self.matched_stage is None:
+            self.matched_stage = len(self.ctes) - 1
+        sel, cols, groups = [], {}, []
+        for item in cmd.by:
+            sql, typ = self.expr(item.expr)
+            col = self.fresh("g")
+            sel.append(f"{sql} AS {q(col)}")
+            groups.append(q(col))
+            cols[item.name] = (col, typ)
+        self.aggregating = True
+        try:
+            for item in cmd.items:
+                if not self._has_aggregate(item.expr):
+                    raise MalformedQuery(f"stats at position {cmd.pos}: '{item.text}' is not an aggregate "
+                                         "function such as count() or avg()")
+                sql, typ = self.expr(item.expr)
+                col = self.fresh("a")
+                sel.append(f"{sql} AS {q(col)}")
+                cols[item.name] = (col, typ)
+        finally:
+            self.aggregating = False
+        group_by = f" GROUP BY {', '.join(groups)}" if groups else ""
+        self.add(f"SELECT {', '.join(sel)} FROM {{prev}}{group_by}")
+        names = [i.name for i in cmd.by] + [i.name for i in cmd.items]
+        self.stage = Stage(events=False, cols=cols, output=names)
+
+    def _has_aggregate(self, e: Any) -> bool:
+        if isinstance(e, Call):
+            return e.name.lower() in AGGREGATES or any(self._has_aggregate(x) for x in e.args)
+        if isinstance(e, Binary):
+            return self._has_aggregate(e.left) or self._has_aggregate(e.right)
+        if isinstance(e, Unary):
+            return self._has_aggregate(e.operand)
+        return False
+
+    # -- whole query -------------------------------------------------------------------
+    def compile(self, commands: list[Command], limit: int, table: str) -> Compiled:
+        base = ("SELECT id AS _id, account AS _acct, region AS _region, log_group AS _group, "
+                "log_stream AS _stream, ts AS _ts, ingestion_time AS _ingest, message AS _msg, "
+                "CASE WHEN left(message, 1) = '{' AND json_valid(message) THEN message END AS _j, "
+                "(starts_with(message, '2 ') AND len(string_split(message, ' ')) = 14) AS _vpc "
+                f"FROM {table} WHERE account = ? AND region = ? AND list_contains(?::VARCHAR[], log_group) "
+                "AND ts >= ? AND ts <= ?")
+        self.ctes.append(base)
+        saw_stats = False
+        for cmd in commands:
+            self.command(cmd)
+            saw_stats = saw_stats or cmd.kind == "stats"
+        st = self.stage
+        names = st.output if st.output is not None else ["@timestamp", "@message"]
+        sel, columns = [], []
+        for i, name in enumerate(names):
+            sql, typ = self.field(name)
+            sel.append(f"{sql} AS {q('o' + str(i))}")
+            columns.append((name, typ))
+        if st.events:
+            sel += ["_acct", "_region", "_group", "_id"]
+        ctes = ",\n".join(f"s{i} AS ({body})" for i, body in enumerate(self.ctes))
+        sql = (f"WITH {ctes}\nSELECT {', '.join(sel)} FROM s{len(self.ctes) - 1} "
+               f"{self.order_by()} LIMIT {int(limit)}")
+        k = self.matched_stage if self.matched_stage is not None else len(self.ctes) - 1
+        upto = ",\n".join(f"s{i} AS ({body})" for i, body in enumerate(self.ctes[:k + 1]))
+        stats_sql = (f"WITH {upto}\nSELECT (SELECT count(*) FROM s0), (SELECT count(*) FROM s{k}), "
+                     "(SELECT sum(strlen(_msg)) FROM s0)")
+        return Compiled(sql, [], columns, st.events, saw_stats, stats_sql)
+
+
+def compile_query(text: str, limit: int = 10000, table: str = "log_events") -> Compiled:
+    return Compiler().compile(parse(text), limit, table)
