@@ -9,6 +9,8 @@ directly in DuckDB and beside moto's server, one run.
   `filter @message like /ERROR/ | stats count(*) by service`: wall time from StartQuery to
   a Complete GetQueryResults (best of 3), the rows, and the ratio to the hand-written SQL
   over an in-memory DuckDB table with the same rows (best of 3).
+- The engine's compiled SQL (with its statistics query) on that same DuckDB beside the
+  hand-written SQL: the cost of the compiler's SQL without HTTP and polling.
 - moto's answer for the same queries is recorded beside (its status, rows or error).
 Numbers go to bench/RESULTS.md by hand. Nothing here is a test.
 """
@@ -65,21 +67,37 @@ def run_query(endpoint: str, query: str, start: int, end: int) -> tuple[float, d
         time.sleep(0.005)
 
 
-def direct(evs: list[tuple[int, str]]) -> dict[str, float]:
+def best_of(call, n: int = 3) -> float:
+    best = float("inf")
+    for _ in range(n):
+        t0 = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def direct(evs: list[tuple[int, str]], start: int, end: int) -> tuple[dict[str, float], dict[str, float]]:
+    """(hand-written SQL times, the engine's compiled SQL times incl. its statistics query),
+    both on one in-memory DuckDB holding the rows (as table t and as log_events)."""
     import duckdb
+
+    from mamori.services.logs.insights.compiler import compile_query
+    from mamori.store.logs import DDL
     con = duckdb.connect()
     con.execute("CREATE TABLE t (ts BIGINT, message VARCHAR)")
     con.execute("INSERT INTO t SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[])",
                 [[e[0] for e in evs], [e[1] for e in evs]])
-    out = {}
+    con.execute(DDL)
+    con.execute("INSERT INTO log_events SELECT row_number() OVER (), '123456789012', 'us-east-1', "
+                "'/bench/insights', 's', ts, ts, message FROM t")
+    params = ["123456789012", "us-east-1", ["/bench/insights"], start * 1000, end * 1000 + 999]
+    hand, engine = {}, {}
     for name, sql in QUERIES.items():
-        best = float("inf")
-        for _ in range(3):
-            t0 = time.perf_counter()
-            con.execute(sql).fetchall()
-            best = min(best, time.perf_counter() - t0)
-        out[name] = best
-    return out
+        hand[name] = best_of(lambda: con.execute(sql).fetchall())
+        compiled = compile_query(name)
+        engine[name] = best_of(lambda: (con.execute(compiled.sql, params).fetchall(),
+                                        con.execute(compiled.stats_sql, params).fetchall()))
+    return hand, engine
 
 
 def main() -> None:
@@ -91,8 +109,11 @@ def main() -> None:
     start_ms = now_ms - 3_700_000
     evs = events(start_ms, args.events)
     start, end = start_ms // 1000 - 1, now_ms // 1000 + 1
-    sql_times = direct(evs)
+    sql_times, engine_times = direct(evs, start, end)
     print(f"{args.events} events")
+    for query in QUERIES:
+        print(f"  {query!r}: hand-written SQL {sql_times[query]:.3f} s, compiled SQL (+statistics) "
+              f"{engine_times[query]:.3f} s, ratio {engine_times[query] / sql_times[query]:.2f}x")
     kinds = ["mamori"] + ([] if args.skip_moto else ["moto"])
     for kind in kinds:
         with server(kind) as (endpoint, _, _proc):
