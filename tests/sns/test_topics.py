@@ -1,0 +1,72 @@
+"""SNS topics, subscriptions, Publish and tags through boto3."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+@pytest.fixture
+def sns(mamori):
+    return mamori.client("sns")
+
+
+def test_topic_lifecycle_and_default_policy(sns):
+    arn = sns.create_topic(Name="alerts", Tags=[{"Key": "team", "Value": "sec"}])["TopicArn"]
+    assert arn.endswith(":alerts")
+    assert sns.create_topic(Name="alerts")["TopicArn"] == arn
+    assert {"TopicArn": arn} in sns.list_topics()["Topics"]
+    attrs = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+    policy = json.loads(attrs["Policy"])
+    statement = policy["Statement"][0]
+    assert statement["Principal"] == {"AWS": "*"}
+    assert statement["Condition"]["StringEquals"]["AWS:SourceOwner"] == attrs["Owner"]
+    sns.set_topic_attributes(TopicArn=arn, AttributeName="DisplayName", AttributeValue="Alerts")
+    assert sns.get_topic_attributes(TopicArn=arn)["Attributes"]["DisplayName"] == "Alerts"
+    sns.tag_resource(ResourceArn=arn, Tags=[{"Key": "env", "Value": "dev"}])
+    sns.untag_resource(ResourceArn=arn, TagKeys=["team"])
+    assert sns.list_tags_for_resource(ResourceArn=arn)["Tags"] == [{"Key": "env", "Value": "dev"}]
+    sns.delete_topic(TopicArn=arn)
+    with pytest.raises(ClientError) as err:
+        sns.get_topic_attributes(TopicArn=arn)
+    assert err.value.response["Error"]["Code"] == "NotFound"
+
+
+def test_bad_names_and_fifo(sns):
+    with pytest.raises(ClientError) as err:
+        sns.create_topic(Name="bad name")
+    assert err.value.response["Error"]["Code"] == "InvalidParameter"
+    arn = sns.create_topic(Name="orders.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    with pytest.raises(ClientError) as err:
+        sns.publish(TopicArn=arn, Message="x")
+    assert err.value.response["Error"]["Code"] == "InvalidParameter"
+    out = sns.publish(TopicArn=arn, Message="x", MessageGroupId="g", MessageDeduplicationId="d")
+    assert out["SequenceNumber"]
+
+
+def test_email_subscription_needs_confirmation(sns):
+    arn = sns.create_topic(Name="mail")["TopicArn"]
+    out = sns.subscribe(TopicArn=arn, Protocol="email", Endpoint="ops@example.com")
+    assert out["SubscriptionArn"] == "pending confirmation"
+    subs = sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
+    assert subs[0]["SubscriptionArn"] == "PendingConfirmation"
+    assert sns.list_subscriptions()["Subscriptions"]
+    with pytest.raises(ClientError) as err:
+        sns.confirm_subscription(TopicArn=arn, Token="nope")
+    assert err.value.response["Error"]["Code"] == "InvalidParameter"
+
+
+def test_subscription_attributes_and_unsubscribe(sns):
+    arn = sns.create_topic(Name="q")["TopicArn"]
+    sub = sns.subscribe(TopicArn=arn, Protocol="sms", Endpoint="+15555550100")["SubscriptionArn"]
+    sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicy",
+                                    AttributeValue='{"k": ["v"]}')
+    attrs = sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]
+    assert attrs["FilterPolicy"] == '{"k": ["v"]}' and attrs["Protocol"] == "sms"
+    assert sns.publish(TopicArn=arn, Message="hello")["MessageId"]
+    sns.unsubscribe(SubscriptionArn=sub)
+    with pytest.raises(ClientError) as err:
+        sns.get_subscription_attributes(SubscriptionArn=sub)
+    assert err.value.response["Error"]["Code"] == "NotFound"
