@@ -70,3 +70,15 @@ def test_subscription_attributes_and_unsubscribe(sns):
     with pytest.raises(ClientError) as err:
         sns.get_subscription_attributes(SubscriptionArn=sub)
     assert err.value.response["Error"]["Code"] == "NotFound"
+
+
+def test_email_confirmation_and_delivery_to_local_mailbox(mamori, sns):
+    arn = sns.create_topic(Name="notify")["TopicArn"]
+    sns.subscribe(TopicArn=arn, Protocol="email", Endpoint="sec@example.com")
+    mails = [m for m in mamori.admin("GET", "mail")["mail"] if m["to"] == "sec@example.com"]
+    token = mails[-1]["body"].split("Token=")[1].strip()
+    sub = sns.confirm_subscription(TopicArn=arn, Token=token)["SubscriptionArn"]
+    assert sub.startswith(arn + ":")
+    sns.publish(TopicArn=arn, Message="disk full", Subject="Alarm")
+    mails = [m for m in mamori.admin("GET", "mail")["mail"] if m["to"] == "sec@example.com"]
+    assert mails[-1]["subject"] == "Alarm" and mails[-1]["body"] == "disk full"

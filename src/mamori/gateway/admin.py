@@ -69,6 +69,10 @@ class Admin:
                 return _json(200, found)
             if path == "principals" and request.method == "POST":
                 return _json(200, self.create_principal(body))
+            if path == "mail" and request.method == "GET":
+                from mamori.services.sns.mail import mailbox
+
+                return _json(200, {"mail": mailbox(self.runtime)})
         except AwsError as exc:
             return _json(exc.status, {"error": exc.code, "message": exc.message})
         except (ValueError, KeyError, TypeError) as exc:
