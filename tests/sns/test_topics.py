@@ -82,3 +82,18 @@ def test_email_confirmation_and_delivery_to_local_mailbox(mamori, sns):
     sns.publish(TopicArn=arn, Message="disk full", Subject="Alarm")
     mails = [m for m in mamori.admin("GET", "mail")["mail"] if m["to"] == "sec@example.com"]
     assert mails[-1]["subject"] == "Alarm" and mails[-1]["body"] == "disk full"
+
+
+def test_publish_batch_per_entry_errors(sns):
+    arn = sns.create_topic(Name="batch")["TopicArn"]
+    out = sns.publish_batch(TopicArn=arn, PublishBatchRequestEntries=[
+        {"Id": "a", "Message": "one"}, {"Id": "b", "Message": ""}])
+    assert [e["Id"] for e in out["Successful"]] == ["a"]
+    assert out["Failed"][0]["Id"] == "b" and out["Failed"][0]["Code"] == "InvalidParameter"
+    with pytest.raises(ClientError) as err:
+        sns.publish_batch(TopicArn=arn, PublishBatchRequestEntries=[
+            {"Id": "a", "Message": "1"}, {"Id": "a", "Message": "2"}])
+    assert err.value.response["Error"]["Code"] == "BatchEntryIdsNotDistinct"
+    with pytest.raises(ClientError) as err:
+        sns.publish(TopicArn=arn, Message="x" * 262145)
+    assert err.value.response["Error"]["Code"] == "InvalidParameter"

@@ -3,7 +3,7 @@
     create_topic / delete_topic / list_topics / get_topic_attributes / set_topic_attributes
     subscribe / unsubscribe / confirm_subscription / list_subscriptions(_by_topic)
     get_subscription_attributes / set_subscription_attributes
-    publish                  sqs subscribers through runtime.invoke("sqs", "SendMessage")
+    publish / publish_batch  sqs subscribers through runtime.invoke("sqs", "SendMessage")
                              as sns.amazonaws.com (the queue policy decides); email and
                              email-json to the local mailbox (mail.py); other protocols
                              recorded in the store as an outbox
@@ -272,6 +272,35 @@ class SnsProvider(Provider):
         if fifo:
             out["SequenceNumber"] = str(int(ctx.time() * 1000000)).rjust(20, "0")
         return out
+
+    def publish_batch(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        doc = self._topic(ctx, request.get("TopicArn"))
+        self._authorize(ctx, "sns:Publish", doc)
+        entries = request.get("PublishBatchRequestEntries") or []
+        if not entries:
+            raise error("EmptyBatchRequest", "The batch request doesn't contain any entries", status=400)
+        if len(entries) > 10:
+            raise error("TooManyEntriesInBatchRequest", "The batch request contains more entries than permissible",
+                        status=400)
+        ids = [e.get("Id") for e in entries]
+        if len(set(ids)) != len(ids):
+            raise error("BatchEntryIdsNotDistinct", "Two or more batch entries in the request have the same Id",
+                        status=400)
+        total = sum(len((e.get("Message") or "").encode()) for e in entries)
+        if total > MAX_MESSAGE:
+            raise error("BatchRequestTooLong", "The length of all the messages put together is more than the limit",
+                        status=400)
+        ok, failed = [], []
+        for entry in entries:
+            single = dict(entry, TopicArn=doc["arn"])
+            try:
+                out = self.publish(ctx, single)
+            except Exception as exc:  # noqa: BLE001 - per-entry errors, as AWS reports them
+                failed.append({"Id": entry["Id"], "Code": getattr(exc, "code", "InternalError"),
+                               "Message": getattr(exc, "message", "error"), "SenderFault": True})
+                continue
+            ok.append(dict(out, Id=entry["Id"]))
+        return {"Successful": ok, "Failed": failed}
 
     def _envelope(self, ctx: RequestContext, doc: dict[str, Any], sub: dict[str, Any], message_id: str,
                   request: dict[str, Any]) -> dict[str, Any]:
