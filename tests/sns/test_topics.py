@@ -97,3 +97,16 @@ def test_publish_batch_per_entry_errors(sns):
     with pytest.raises(ClientError) as err:
         sns.publish(TopicArn=arn, Message="x" * 262145)
     assert err.value.response["Error"]["Code"] == "InvalidParameter"
+
+
+def test_topic_policy_decides_for_another_account(mamori, sns):
+    import boto3
+
+    arn = sns.create_topic(Name="guarded")["TopicArn"]
+    other = mamori.create_principal("publisher", account_id="222233334444")
+    client = boto3.client("sns", endpoint_url=mamori.endpoint_url, region_name="us-east-1",
+                          aws_access_key_id=other["AccessKeyId"], aws_secret_access_key=other["SecretAccessKey"])
+    with pytest.raises(ClientError) as err:
+        client.publish(TopicArn=arn, Message="hi")
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert err.value.response["Error"]["Code"] == "AuthorizationError"

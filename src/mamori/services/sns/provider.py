@@ -21,7 +21,7 @@ import re
 import uuid
 from typing import Any
 
-from mamori.errors import error
+from mamori.errors import AccessDenied, error
 from mamori.gateway.context import Principal, RequestContext, with_resource_policy
 from mamori.services.base import Provider
 from mamori.services.sns import mail
@@ -66,8 +66,12 @@ class SnsProvider(Provider):
 
     def _authorize(self, ctx: RequestContext, action: str, topic: dict[str, Any]) -> None:
         policy = json.loads(topic["Attributes"]["Policy"])
-        ctx.authorize(action, topic["arn"],
-                      with_resource_policy({}, policy, account=topic["account"]))
+        try:
+            ctx.authorize(action, topic["arn"],
+                          with_resource_policy({}, policy, account=topic["account"]))
+        except AccessDenied as exc:
+            # SNS answers a denial with its own code, AuthorizationError (403)
+            raise error("AuthorizationError", exc.message, status=403) from None
 
     def _save_topic(self, ctx: RequestContext, doc: dict[str, Any]) -> None:
         ctx.store.put(doc["arn"], doc, kind=TOPIC, account_id=doc["account"], region=doc["region"])
