@@ -110,3 +110,23 @@ def test_topic_policy_decides_for_another_account(mamori, sns):
         client.publish(TopicArn=arn, Message="hi")
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     assert err.value.response["Error"]["Code"] == "AuthorizationError"
+
+
+def test_same_account_service_publishes_through_the_default_policy(mamori, sns):
+    """EventBridge and CloudWatch publish as their service principal with
+    aws:SourceAccount: AWS's default topic policy (AWS:SourceOwner) lets them in."""
+    from mamori.gateway.context import Principal
+
+    runtime = mamori._server.config.app.runtime
+    arn = sns.create_topic(Name="from-events")["TopicArn"]
+    account = arn.split(":")[4]
+    sns.subscribe(TopicArn=arn, Protocol="email-json", Endpoint="bus@example.com")
+    out = runtime.invoke("sns", "Publish", {"TopicArn": arn, "Message": "{}"},
+                         principal=Principal.service("events.amazonaws.com", account),
+                         source_arn=f"arn:aws:events:us-east-1:{account}:rule/r", source_account=account)
+    assert out["MessageId"]
+    with pytest.raises(Exception) as err:
+        runtime.invoke("sns", "Publish", {"TopicArn": arn, "Message": "{}"},
+                       principal=Principal.service("events.amazonaws.com", "999988887777"),
+                       source_arn="arn:aws:events:us-east-1:999988887777:rule/r", source_account="999988887777")
+    assert getattr(err.value, "code", "") == "AuthorizationError"
