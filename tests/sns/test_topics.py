@@ -130,3 +130,18 @@ def test_same_account_service_publishes_through_the_default_policy(mamori, sns):
                        principal=Principal.service("events.amazonaws.com", "999988887777"),
                        source_arn="arn:aws:events:us-east-1:999988887777:rule/r", source_account="999988887777")
     assert getattr(err.value, "code", "") == "AuthorizationError"
+
+
+def test_fifo_deduplication_window_on_the_clock(sns, mamori_clock):
+    arn = sns.create_topic(Name="dedup.fifo", Attributes={"FifoTopic": "true",
+                                                          "ContentBasedDeduplication": "true"})["TopicArn"]
+    first = sns.publish(TopicArn=arn, Message="same", MessageGroupId="g")
+    again = sns.publish(TopicArn=arn, Message="same", MessageGroupId="g")
+    assert again["MessageId"] == first["MessageId"]
+    mamori_clock.advance(301)
+    later = sns.publish(TopicArn=arn, Message="same", MessageGroupId="g")
+    assert later["MessageId"] != first["MessageId"]
+    plain = sns.create_topic(Name="plain.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    with pytest.raises(ClientError) as err:
+        sns.publish(TopicArn=plain, Message="x", MessageGroupId="g")
+    assert err.value.response["Error"]["Code"] == "InvalidParameter"

@@ -269,12 +269,30 @@ class SnsProvider(Provider):
         if fifo and not request.get("MessageGroupId"):
             raise _invalid("Invalid parameter: The MessageGroupId parameter is required for FIFO topics")
         message_id = str(uuid.uuid4())
+        if fifo:
+            dedup = request.get("MessageDeduplicationId")
+            if not dedup:
+                if doc["Attributes"].get("ContentBasedDeduplication") != "true":
+                    raise _invalid("Invalid parameter: The topic should either have ContentBasedDeduplication "
+                                   "enabled or MessageDeduplicationId provided explicitly")
+                import hashlib
+
+                dedup = hashlib.sha256(message.encode()).hexdigest()
+            # deduplication interval: 5 minutes, on the mamori clock
+            # https://docs.aws.amazon.com/sns/latest/dg/fifo-message-dedup.html
+            key = f"mamori:sns-dedup:{doc['arn']}:{dedup}"
+            seen = ctx.store.get(key)
+            if seen is not None and ctx.time() - seen["time"] < 300:
+                return {"MessageId": seen["MessageId"], "SequenceNumber": seen["SequenceNumber"]}
+            sequence = str(int(ctx.time() * 1000000)).rjust(20, "0")
+            ctx.store.put(key, {"time": ctx.time(), "MessageId": message_id, "SequenceNumber": sequence},
+                          kind="sns-dedup", account_id=doc["account"], region=doc["region"])
         for sub in self._subs(ctx, doc["arn"]):
             if not sub.get("pending"):
                 self._deliver(ctx, doc, sub, message_id, request)
         out = {"MessageId": message_id}
         if fifo:
-            out["SequenceNumber"] = str(int(ctx.time() * 1000000)).rjust(20, "0")
+            out["SequenceNumber"] = sequence
         return out
 
     def publish_batch(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
