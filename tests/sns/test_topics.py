@@ -145,3 +145,24 @@ def test_fifo_deduplication_window_on_the_clock(sns, mamori_clock):
     with pytest.raises(ClientError) as err:
         sns.publish(TopicArn=plain, Message="x", MessageGroupId="g")
     assert err.value.response["Error"]["Code"] == "InvalidParameter"
+
+
+def test_filter_policy_decides_email_delivery(mamori, sns):
+    arn = sns.create_topic(Name="filtered")["TopicArn"]
+    sub = sns.subscribe(TopicArn=arn, Protocol="email-json", Endpoint="f@example.com",
+                        ReturnSubscriptionArn=True)["SubscriptionArn"]
+    token = [m for m in mamori.admin("GET", "mail")["mail"] if m["to"] == "f@example.com"][-1]["body"].split("Token=")[1]
+    sns.confirm_subscription(TopicArn=arn, Token=token.strip())
+    sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicy",
+                                    AttributeValue='{"severity": [{"numeric": [">=", 7]}], "kind": [{"prefix": "guard"}]}')
+    with pytest.raises(ClientError):
+        sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicy", AttributeValue="{not json")
+    def attrs(sev, kind):
+        return {"severity": {"DataType": "Number", "StringValue": str(sev)},
+                "kind": {"DataType": "String", "StringValue": kind}}
+    sns.publish(TopicArn=arn, Message="low", MessageAttributes=attrs(3, "guardduty"))
+    sns.publish(TopicArn=arn, Message="other", MessageAttributes=attrs(9, "inspector"))
+    sns.publish(TopicArn=arn, Message="high", MessageAttributes=attrs(8, "guardduty"))
+    bodies = [json.loads(m["body"])["Message"] for m in mamori.admin("GET", "mail")["mail"]
+              if m["to"] == "f@example.com" and m.get("MessageId")]
+    assert bodies == ["high"]

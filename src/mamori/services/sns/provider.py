@@ -24,7 +24,7 @@ from typing import Any
 from mamori.errors import AccessDenied, error
 from mamori.gateway.context import Principal, RequestContext, with_resource_policy
 from mamori.services.base import Provider
-from mamori.services.sns import mail
+from mamori.services.sns import filters, mail
 
 TOPIC = "sns-topic"
 SUB = "sns-subscription"
@@ -245,6 +245,10 @@ class SnsProvider(Provider):
         if name not in ("DeliveryPolicy", "FilterPolicy", "FilterPolicyScope", "RawMessageDelivery",
                         "RedrivePolicy", "SubscriptionRoleArn", "ReplayPolicy"):
             raise _invalid("Invalid parameter: AttributeName")
+        if name == "FilterPolicy" and request.get("AttributeValue"):
+            problem = filters.validate(request["AttributeValue"])
+            if problem:
+                raise _invalid(f"Invalid parameter: FilterPolicy: {problem}")
         sub["Attributes"][name] = request.get("AttributeValue", "")
         ctx.store.put(arn, sub, kind=SUB, account_id=ctx.account_id, region=ctx.region)
         return {}
@@ -288,7 +292,7 @@ class SnsProvider(Provider):
             ctx.store.put(key, {"time": ctx.time(), "MessageId": message_id, "SequenceNumber": sequence},
                           kind="sns-dedup", account_id=doc["account"], region=doc["region"])
         for sub in self._subs(ctx, doc["arn"]):
-            if not sub.get("pending"):
+            if not sub.get("pending") and self._wanted(sub, request):
                 self._deliver(ctx, doc, sub, message_id, request)
         out = {"MessageId": message_id}
         if fifo:
@@ -323,6 +327,13 @@ class SnsProvider(Provider):
                 continue
             ok.append(dict(out, Id=entry["Id"]))
         return {"Successful": ok, "Failed": failed}
+
+    def _wanted(self, sub: dict[str, Any], request: dict[str, Any]) -> bool:
+        policy = sub["Attributes"].get("FilterPolicy")
+        if not policy:
+            return True
+        scope = sub["Attributes"].get("FilterPolicyScope") or "MessageAttributes"
+        return filters.matches(policy, scope, request["Message"], request.get("MessageAttributes") or {})
 
     def _envelope(self, ctx: RequestContext, doc: dict[str, Any], sub: dict[str, Any], message_id: str,
                   request: dict[str, Any]) -> dict[str, Any]:
