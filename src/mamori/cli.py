@@ -156,6 +156,15 @@ def cmd_reset(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mail(args: argparse.Namespace) -> int:
+    doc = admin_call(_config(args), "GET", "mail")
+    for m in doc.get("mail", []):
+        if args.address and m.get("to", "").lower() != args.address.lower():
+            continue
+        print(f"To: {m.get('to')}\nSubject: {m.get('subject')}\n\n{m.get('body')}\n")
+    return 0
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     doc = admin_call(_config(args), "GET", f"explain/{args.request_id}")
     print(f"request {doc['requestId']}: {doc['service']}:{doc['operation']} by {doc['principal']}")
@@ -226,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("request_id")
     _add_server_flags(explain)
     explain.set_defaults(func=cmd_explain)
+
+    mail = sub.add_parser("mail", help="the local mailbox of SNS email subscriptions")
+    mail.add_argument("address", nargs="?")
+    mail.add_argument("--port", type=int)
+    _add_server_flags(mail)
+    mail.set_defaults(func=cmd_mail)
 
     coverage = sub.add_parser("coverage", help="operations implemented per service")
     coverage.set_defaults(func=cmd_coverage)
