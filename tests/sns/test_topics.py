@@ -166,3 +166,18 @@ def test_filter_policy_decides_email_delivery(mamori, sns):
     bodies = [json.loads(m["body"])["Message"] for m in mamori.admin("GET", "mail")["mail"]
               if m["to"] == "f@example.com" and m.get("MessageId")]
     assert bodies == ["high"]
+
+
+def test_permissions_and_data_protection_policy(sns):
+    arn = sns.create_topic(Name="perms")["TopicArn"]
+    sns.add_permission(TopicArn=arn, Label="partner", AWSAccountId=["222233334444"], ActionName=["Publish"])
+    statements = json.loads(sns.get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"])["Statement"]
+    assert statements[-1] == {"Sid": "partner", "Effect": "Allow",
+                              "Principal": {"AWS": "arn:aws:iam::222233334444:root"},
+                              "Action": ["SNS:Publish"], "Resource": arn}
+    sns.remove_permission(TopicArn=arn, Label="partner")
+    statements = json.loads(sns.get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"])["Statement"]
+    assert [s["Sid"] for s in statements] == ["__default_statement_ID"]
+    policy = json.dumps({"Name": "p", "Version": "2021-06-01", "Statement": []})
+    sns.put_data_protection_policy(ResourceArn=arn, DataProtectionPolicy=policy)
+    assert sns.get_data_protection_policy(ResourceArn=arn)["DataProtectionPolicy"] == policy

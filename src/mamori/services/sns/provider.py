@@ -155,6 +155,47 @@ class SnsProvider(Provider):
         self._save_topic(ctx, doc)
         return {}
 
+    def add_permission(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        doc = self._topic(ctx, request.get("TopicArn"))
+        self._authorize(ctx, "sns:AddPermission", doc)
+        policy = json.loads(doc["Attributes"]["Policy"])
+        label = request["Label"]
+        if any(st.get("Sid") == label for st in policy.get("Statement", [])):
+            raise _invalid("Invalid parameter: Statement already exists")
+        principals = [f"arn:aws:iam::{a}:root" for a in request.get("AWSAccountId") or []]
+        policy.setdefault("Statement", []).append({
+            "Sid": label, "Effect": "Allow",
+            "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
+            "Action": [f"SNS:{a}" for a in request.get("ActionName") or []], "Resource": doc["arn"]})
+        doc["Attributes"]["Policy"] = json.dumps(policy)
+        self._save_topic(ctx, doc)
+        return {}
+
+    def remove_permission(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        doc = self._topic(ctx, request.get("TopicArn"))
+        self._authorize(ctx, "sns:RemovePermission", doc)
+        policy = json.loads(doc["Attributes"]["Policy"])
+        policy["Statement"] = [st for st in policy.get("Statement", []) if st.get("Sid") != request["Label"]]
+        doc["Attributes"]["Policy"] = json.dumps(policy)
+        self._save_topic(ctx, doc)
+        return {}
+
+    def put_data_protection_policy(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        doc = self._topic(ctx, request.get("ResourceArn"))
+        self._authorize(ctx, "sns:PutDataProtectionPolicy", doc)
+        try:
+            json.loads(request["DataProtectionPolicy"])
+        except ValueError:
+            raise _invalid("Invalid parameter: DataProtectionPolicy") from None
+        doc["DataProtectionPolicy"] = request["DataProtectionPolicy"]
+        self._save_topic(ctx, doc)
+        return {}
+
+    def get_data_protection_policy(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        doc = self._topic(ctx, request.get("ResourceArn"))
+        self._authorize(ctx, "sns:GetDataProtectionPolicy", doc)
+        return {"DataProtectionPolicy": doc.get("DataProtectionPolicy", "")}
+
     # -- subscriptions ----------------------------------------------------------------
 
     def subscribe(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
