@@ -181,3 +181,18 @@ def test_permissions_and_data_protection_policy(sns):
     policy = json.dumps({"Name": "p", "Version": "2021-06-01", "Statement": []})
     sns.put_data_protection_policy(ResourceArn=arn, DataProtectionPolicy=policy)
     assert sns.get_data_protection_policy(ResourceArn=arn)["DataProtectionPolicy"] == policy
+
+
+def test_kms_encrypted_topic_needs_a_usable_key(mamori, sns):
+    kms = mamori.client("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    arn = sns.create_topic(Name="sse", Attributes={"KmsMasterKeyId": key})["TopicArn"]
+    assert sns.publish(TopicArn=arn, Message="secret")["MessageId"]
+    kms.disable_key(KeyId=key)
+    with pytest.raises(ClientError) as err:
+        sns.publish(TopicArn=arn, Message="secret")
+    assert err.value.response["Error"]["Code"] == "KMSDisabled"
+    missing = sns.create_topic(Name="sse2", Attributes={"KmsMasterKeyId": "alias/none"})["TopicArn"]
+    with pytest.raises(ClientError) as err:
+        sns.publish(TopicArn=missing, Message="x")
+    assert err.value.response["Error"]["Code"] == "KMSNotFound"

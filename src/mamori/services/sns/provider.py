@@ -313,6 +313,7 @@ class SnsProvider(Provider):
         fifo = doc["Attributes"].get("FifoTopic") == "true"
         if fifo and not request.get("MessageGroupId"):
             raise _invalid("Invalid parameter: The MessageGroupId parameter is required for FIFO topics")
+        self._kms(ctx, doc)
         message_id = str(uuid.uuid4())
         if fifo:
             dedup = request.get("MessageDeduplicationId")
@@ -368,6 +369,25 @@ class SnsProvider(Provider):
                 continue
             ok.append(dict(out, Id=entry["Id"]))
         return {"Successful": ok, "Failed": failed}
+
+    def _kms(self, ctx: RequestContext, doc: dict[str, Any]) -> None:
+        """An SSE topic: the publisher needs kms:GenerateDataKey on the key, asked as the
+        caller through sns.amazonaws.com; KMS failures answer SNS's KMS* codes.
+        https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"""
+        key = doc["Attributes"].get("KmsMasterKeyId")
+        if not key:
+            return
+        from mamori.errors import AwsError
+
+        codes = {"NotFoundException": "KMSNotFound", "DisabledException": "KMSDisabled",
+                 "KMSInvalidStateException": "KMSInvalidState", "AccessDeniedException": "KMSAccessDenied",
+                 "AccessDenied": "KMSAccessDenied", "InvalidKeyUsageException": "KMSInvalidState"}
+        try:
+            self.runtime.invoke("kms", "GenerateDataKey", {"KeyId": key, "KeySpec": "AES_256"},
+                                parent=ctx, via="sns.amazonaws.com")
+        except AwsError as exc:
+            code = codes.get(exc.code, "KMSOptInRequired" if exc.code == "NotImplemented" else "KMSInvalidState")
+            raise error(code, exc.message, status=400) from None
 
     def _wanted(self, sub: dict[str, Any], request: dict[str, Any]) -> bool:
         policy = sub["Attributes"].get("FilterPolicy")
