@@ -1,0 +1,1 @@
+"""Amazon SQS (see provider.py)."""
