@@ -357,8 +357,6 @@ class SqsProvider(Provider):
             seen = doc["dedup"].get(dedup)
             if seen:
                 return seen["result"]
-        elif group and False:
-            pass
         delay = entry.get("DelaySeconds")
         if delay is None:
             delay = int(doc["attributes"].get("DelaySeconds", "0"))
@@ -367,16 +365,13 @@ class SqsProvider(Provider):
                         "DelaySeconds must be >= 0 and <= 900.", status=400)
         doc["seq"] += 1
         message_id = str(uuid.uuid4())
-        system = {}
-        if ctx.principal is not None:
-            system["SenderId"] = getattr(ctx.principal, "access_key_id", None) or ctx.account_id
+        # SenderId: the caller's access key id (AWS shows the user or role unique id), else the account
+        sender = getattr(ctx.principal, "access_key_id", None) or ctx.account_id
         msg = {"arn": f"{doc['arn']}#{message_id}", "MessageId": message_id, "Body": body,
                "MD5OfBody": md5_body(body), "MessageAttributes": _stored(attrs), "MD5OfMessageAttributes": md5_attributes(attrs),
                "sent": now, "delay_until": now + int(delay), "visible_at": now, "receive_count": 0,
                "first_receive": None, "receipt": None, "seq": doc["seq"], "group": group, "dedup": dedup,
-               "SenderId": system.get("SenderId", ctx.account_id)}
-        if system.get("SenderId") and hasattr(ctx.principal, "arn"):
-            msg["SenderId"] = str(getattr(ctx.principal, "arn", ctx.account_id)).split(":")[4] or ctx.account_id
+               "SenderId": sender}
         self._put_message(ctx, doc, msg)
         result = {"MessageId": message_id, "MD5OfMessageBody": msg["MD5OfBody"]}
         if msg["MD5OfMessageAttributes"]:
