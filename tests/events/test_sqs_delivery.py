@@ -227,7 +227,7 @@ def test_fifo_queue_target_needs_a_message_group(events, sqs):
     assert out["FailedEntryCount"] == 1 and out["FailedEntries"][0]["ErrorCode"] == "ValidationException"
     add_target(events, name, {"Arn": arn, "SqsParameters": {"MessageGroupId": "orders"}})
     event_id = put(events, source, {"n": 1})
-    got = sqs.receive_message(QueueUrl=url, AttributeNames=["MessageGroupId"], MaxNumberOfMessages=10)["Messages"]
+    got = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["MessageGroupId"], MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(m["Body"])["id"] for m in got] == [event_id]
     assert got[0]["Attributes"]["MessageGroupId"] == "orders"
 

@@ -32,13 +32,12 @@ def test_unsigned_query_request_needs_authentication(mamori):
 def test_not_implemented_operation_names_itself(mamori):
     sts = mamori.client("sts")
     with pytest.raises(ClientError) as err:
-        sts.assume_role_with_saml(RoleArn="arn:aws:iam::123456789012:role/r" + "x" * 10,
-                                  PrincipalArn="arn:aws:iam::123456789012:saml-provider/p",
-                                  SAMLAssertion="x" * 8)
+        sts.assume_root(TargetPrincipal="123456789012",
+                        TaskPolicyArn={"arn": "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"})
     error = err.value.response["Error"]
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     assert error["Code"] == "NotImplemented"
-    assert "AssumeRoleWithSAML" in error["Message"]
+    assert "AssumeRoot" in error["Message"]
 
 
 def test_unknown_query_action(mamori):

@@ -108,3 +108,26 @@ def token_offset(request: dict[str, Any]) -> int:
     if not isinstance(value, int) or value < 0:
         raise invalid("The specified nextToken is invalid.")
     return value
+
+
+def resource_policy_conditions(ctx: Any, arn: str) -> dict[str, Any]:
+    """The account's Logs resource policies that apply to `arn`, as one document for the
+    authorizer (how services such as EventBridge and Route 53 are allowed to write into
+    log groups). No policies: no resource policy at all.
+    https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutResourcePolicy.html"""
+
+    from mamori.gateway.context import with_resource_policy
+
+    statements: list[Any] = []
+    for policy in ctx.store.list(RESOURCE_POLICY, account_id=ctx.account_id, region=ctx.region):
+        scoped = policy.get("resourceArn")
+        if scoped and not arn.startswith(scoped.removesuffix(":*").removesuffix("*")):
+            continue
+        try:
+            found = json.loads(policy["policyDocument"]).get("Statement", [])
+        except (ValueError, AttributeError):
+            continue
+        statements.extend(found if isinstance(found, list) else [found])
+    if not statements:
+        return {}
+    return with_resource_policy({}, {"Version": "2012-10-17", "Statement": statements})

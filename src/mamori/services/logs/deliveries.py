@@ -14,8 +14,12 @@ from typing import Any
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
 from mamori.services.logs.common import (
+    group_arn,
+    invalid,
+    make_token,
+    request_tag_keys,
+    resource_tag_keys,
     token_offset,
-    group_arn, invalid, make_token, request_tag_keys, resource_tag_keys,
 )
 
 SOURCE = "logs:delivery-source"

@@ -15,9 +15,15 @@ from typing import Any
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
 from mamori.services.logs.common import (
-    token_offset,
-    GROUP, group_arn, group_name, invalid, make_token, public, request_tag_keys,
+    GROUP,
+    group_arn,
+    group_name,
+    invalid,
+    make_token,
+    public,
+    request_tag_keys,
     resource_tag_keys,
+    token_offset,
 )
 
 DESTINATION = "logs:destination"

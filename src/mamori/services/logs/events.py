@@ -13,7 +13,15 @@ from typing import Any
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
 from mamori.services.logs.common import (
-    group_arn, group_name, invalid, load_group, make_token, read_token, resource_tag_keys, stream_arn,
+    group_arn,
+    group_name,
+    invalid,
+    load_group,
+    make_token,
+    read_token,
+    resource_policy_conditions,
+    resource_tag_keys,
+    stream_arn,
 )
 from mamori.services.logs.masking import masker
 from mamori.services.logs.patterns import compile_pattern
@@ -30,7 +38,8 @@ CHUNK = 5_000
 class EventOperations:
     def put_log_events(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         group, stream = request["logGroupName"], request["logStreamName"]
-        ctx.authorize("logs:PutLogEvents", stream_arn(ctx, group, stream))
+        target = stream_arn(ctx, group, stream)
+        ctx.authorize("logs:PutLogEvents", target, resource_policy_conditions(ctx, target))
         doc = load_group(ctx, group)
         self._stream(ctx, group, stream)
         events = request["logEvents"]

@@ -19,8 +19,14 @@ from typing import Any
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
 from mamori.services.logs.common import (
+    METRIC_FILTER,
+    SUBSCRIPTION_FILTER,
+    group_arn,
+    invalid,
+    load_group,
+    make_token,
+    public,
     token_offset,
-    METRIC_FILTER, SUBSCRIPTION_FILTER, group_arn, invalid, load_group, make_token, public,
 )
 from mamori.services.logs.patterns import Pattern, compile_pattern, json_value
 

@@ -14,9 +14,23 @@ from typing import Any
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
 from mamori.services.logs.common import (
+    GROUP,
+    METRIC_FILTER,
+    STREAM,
+    SUBSCRIPTION_FILTER,
+    group_arn,
+    group_name,
+    invalid,
+    load_group,
+    make_token,
+    not_found,
+    public,
+    read_token,
+    request_tag_keys,
+    resource_policy_conditions,
+    resource_tag_keys,
+    stream_arn,
     token_offset,
-    GROUP, METRIC_FILTER, STREAM, SUBSCRIPTION_FILTER, group_arn, group_name, invalid, load_group,
-    make_token, not_found, public, read_token, request_tag_keys, resource_tag_keys, stream_arn,
 )
 from mamori.store import logs as events_store
 
@@ -308,7 +322,7 @@ class GroupOperations:
     def create_log_stream(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         group, name = request["logGroupName"], request["logStreamName"]
         arn = stream_arn(ctx, group, name)
-        ctx.authorize("logs:CreateLogStream", arn)
+        ctx.authorize("logs:CreateLogStream", arn, resource_policy_conditions(ctx, arn))
         load_group(ctx, group)
         if ctx.store.get(arn) is not None:
             raise error("ResourceAlreadyExistsException", "The specified log stream already exists")

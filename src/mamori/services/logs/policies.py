@@ -14,9 +14,17 @@ from typing import Any
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
 from mamori.services.logs.common import (
-    token_offset,
-    EXPORT_TASK, GROUP, RESOURCE_POLICY, group_arn, group_name, invalid, load_group, make_token, public,
+    EXPORT_TASK,
+    GROUP,
+    RESOURCE_POLICY,
+    group_arn,
+    group_name,
+    invalid,
+    load_group,
+    make_token,
+    public,
     resource_tag_keys,
+    token_offset,
 )
 from mamori.services.logs.masking import parse_policy
 

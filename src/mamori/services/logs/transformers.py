@@ -19,7 +19,13 @@ from typing import Any
 
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
-from mamori.services.logs.common import GROUP, group_arn, group_name, invalid, resource_tag_keys
+from mamori.services.logs.common import (
+    GROUP,
+    group_arn,
+    group_name,
+    invalid,
+    resource_tag_keys,
+)
 
 PARSERS = {"parseJSON", "parseKeyValue", "csv", "grok", "parseCloudfront", "parseRoute53", "parseToOCSF",
            "parsePostgres", "parseVPC", "parseWAF"}

@@ -17,8 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mamori.services.logs.insights.lexer import MalformedQuery
-from mamori.services.logs.insights.parser import (Binary, Call, Command, Duration, Field, InList, Lit, Regex,
-                                                  Unary, parse)
+from mamori.services.logs.insights.parser import (
+    Binary,
+    Call,
+    Command,
+    Duration,
+    Field,
+    InList,
+    Lit,
+    Regex,
+    Unary,
+    parse,
+)
 
 VPC_FIELDS = ["version", "accountId", "interfaceId", "srcAddr", "dstAddr", "srcPort", "dstPort", "protocol",
               "packets", "bytes", "start", "end", "action", "logStatus"]
