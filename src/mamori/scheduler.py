@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -46,7 +47,8 @@ class Scheduler:
         self._seq = itertools.count()
         self._lock = threading.RLock()
         self._task: asyncio.Task | None = None
-        clock.on_change(self.run_due)
+        self._last = clock.time()
+        clock.on_change(self._clock_changed)
 
     def every(self, seconds: float, job: Job, name: str, *, start: float | None = None) -> _Entry:
         """Run `job` every `seconds` of clock time, first at `start` (default: one period from now)."""
@@ -66,6 +68,25 @@ class Scheduler:
         with self._lock:
             heapq.heappush(self._heap, entry)
         return entry
+
+    def _clock_changed(self) -> None:
+        now = self.clock.time()
+        if now < self._last:
+            self._rewind(now)
+        self._last = now
+        self.run_due()
+
+    def _rewind(self, now: float) -> None:
+        """The clock went back (a test's clock reset, `mamori clock reset`): a periodic
+        job due more than one period ahead would sleep through the time that follows, so
+        it is pulled back by whole periods to within one period from now. One-shot jobs keep their time."""
+        with self._lock:
+            for entry in self._heap:
+                if entry.every is not None and entry.due > now + entry.every:
+                    # whole periods back, so a job aligned to boundaries stays aligned
+                    periods = math.ceil((entry.due - now - entry.every) / entry.every)
+                    entry.due -= periods * entry.every
+            heapq.heapify(self._heap)
 
     def run_due(self) -> int:
         """Run every job that is due on the clock now; returns how many runs happened."""

@@ -309,8 +309,10 @@ def test_partner_event_sources_do_not_exist_in_mamori(events):
     """No SaaS partner offers event sources to a local cloud: each call names the source
     and answers ResourceNotFoundException, as AWS does for an unknown source."""
     name = "aws.partner/example.com/123/orders"
-    for call in (events.describe_event_source, events.activate_event_source, events.deactivate_event_source):
+    calls = (lambda: events.describe_event_source(Name=name), lambda: events.activate_event_source(Name=name),
+             lambda: events.deactivate_event_source(Name=name))
+    for call in calls:
         with pytest.raises(ClientError) as err:
-            call(Name=name)
+            call()
         assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
         assert name in err.value.response["Error"]["Message"]

@@ -56,3 +56,23 @@ def test_failing_job_does_not_stop_others():
     scheduler.every(10, ran.append, "ok")
     clock.advance(30)
     assert ran == [10.0, 20.0, 30.0]
+
+
+def test_periodic_jobs_follow_the_clock_back():
+    """After the clock is set back (a test's reset), an hourly job runs within the next
+    hour again instead of waiting for the far-future time it was due at."""
+    clock = Clock(frozen_at=1_000_000.0)
+    scheduler = Scheduler(clock)
+    seen: list[float] = []
+    scheduler.every(3600, seen.append, "hourly")
+    once: list[float] = []
+    scheduler.at(1_000_000.0 + 5 * 86400, once.append, "later")
+    clock.advance(3 * 86400)
+    ran = len(seen)
+    assert ran == 72
+    clock.freeze(1_000_000.0)  # back three days
+    clock.advance(3600)
+    assert len(seen) == ran + 1 and seen[-1] == 1_000_000.0 + 3600
+    assert once == []  # one-shot work keeps its time
+    clock.advance(5 * 86400)
+    assert once == [1_000_000.0 + 5 * 86400]
