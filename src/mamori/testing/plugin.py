@@ -128,6 +128,55 @@ class MamoriServer:
                 self._thread.join(timeout=10)
 
 
+class ServerProcess(MamoriServer):
+    """`mamori serve` as a real process on a data directory, for tests of what survives
+    `kill -9` and a restart. The clients and the admin API are `MamoriServer`'s.
+
+        server = ServerProcess.start(tmp_path)
+        ...
+        server.kill()                       # SIGKILL: no shutdown, no flush
+        server = ServerProcess.start(tmp_path)
+    """
+
+    def __init__(self, endpoint_url: str, config: Config, process: Any) -> None:
+        super().__init__(endpoint_url, config)
+        self.process = process
+
+    @classmethod
+    def start(cls, data_dir: Any, timeout: float = 30.0) -> "ServerProcess":  # type: ignore[override]
+        import subprocess
+        import sys
+
+        import requests
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mamori", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        endpoint = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{endpoint}/_mamori/health", timeout=1).ok:
+                    return cls(endpoint, Config(port=port), process)
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        process.kill()
+        raise RuntimeError(process.stderr.read().decode())
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: nothing is flushed or closed."""
+        self.process.kill()
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
 class ClockControl:
     def __init__(self, server: MamoriServer) -> None:
         self.server = server
