@@ -6,14 +6,12 @@ mamori beside moto's server in one run, through boto3 on one connection each.
 
 from __future__ import annotations
 
-import argparse
 import os
-import platform
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from run import client, measure, server  # noqa: E402
+from run import client, compare_with_moto, measure, server  # noqa: E402
 
 
 def run_one(kind: str, n: int) -> dict[str, dict[str, float]]:
@@ -32,19 +30,5 @@ def run_one(kind: str, n: int) -> dict[str, dict[str, float]]:
         }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("-n", type=int, default=2000)
-    args = parser.parse_args()
-    results = {kind: run_one(kind, args.n) for kind in ("moto", "mamori")}
-    print(f"KMS bench, n={args.n}, Python {platform.python_version()}, {os.cpu_count()} cores")
-    print("| operation | mamori ops/s | moto ops/s | mamori/moto | mamori p50 ms | moto p50 ms |")
-    print("|---|---|---|---|---|---|")
-    for op in results["mamori"]:
-        m, o = results["mamori"][op], results["moto"][op]
-        print(f"| {op} | {m['ops']:.0f} | {o['ops']:.0f} | {m['ops'] / o['ops']:.2f}x | {m['p50_ms']:.2f} | "
-              f"{o['p50_ms']:.2f} |")
-
-
 if __name__ == "__main__":
-    main()
+    compare_with_moto("KMS bench", run_one, 2000)

@@ -184,6 +184,26 @@ def measure(call: Callable[[], object], n: int) -> dict[str, float]:
     }
 
 
+def compare_with_moto(title: str, run_one: Callable[[str, int], dict[str, dict[str, float]]], default_n: int) -> None:
+    """A service bench's main: `run_one(kind, n)` for moto then mamori (each returns
+    operation -> `measure` result), printed as one table of ratios."""
+    import argparse
+    import os
+    import platform
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-n", type=int, default=default_n)
+    args = parser.parse_args()
+    results = {kind: run_one(kind, args.n) for kind in ("moto", "mamori")}
+    print(f"{title}, n={args.n}, Python {platform.python_version()}, {os.cpu_count()} cores")
+    print("| operation | mamori ops/s | moto ops/s | mamori/moto | mamori p50 ms | moto p50 ms |")
+    print("|---|---|---|---|---|---|")
+    for op in results["mamori"]:
+        m, o = results["mamori"][op], results["moto"][op]
+        print(f"| {op} | {m['ops']:.0f} | {o['ops']:.0f} | {m['ops'] / o['ops']:.2f}x | {m['p50_ms']:.2f} | "
+              f"{o['p50_ms']:.2f} |")
+
+
 def mixed_workload(endpoint: str, n: int) -> None:
     sts, ct = client(endpoint, "sts"), client(endpoint, "cloudtrail")
     for i in range(n):
