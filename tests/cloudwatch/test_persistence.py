@@ -4,26 +4,20 @@ data directory (the metric journal is replayed, DuckDB keeps what was flushed)."
 from __future__ import annotations
 
 import json
-import os
-import signal
-import sys
 import time
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "persistence"))
-
-from test_kill9 import client, free_port, start  # noqa: E402
+from mamori.testing.plugin import ServerProcess
 
 pytestmark = pytest.mark.slow
 
 
 def test_metrics_survive_kill_9(tmp_path):
-    port = free_port()
     t = (int(time.time()) // 60) * 60 - 600
-    proc = start(tmp_path, port)
+    server = ServerProcess.start(tmp_path)
     try:
-        cw = client(port, "cloudwatch")
+        cw = server.client("cloudwatch")
         cw.put_metric_data(Namespace="Durable", MetricData=[
             {"MetricName": "m", "Timestamp": t + i * 60, "Value": float(i)} for i in range(5)])
         # A query moves the journal into DuckDB; then more data stays in the journal only.
@@ -32,11 +26,10 @@ def test_metrics_survive_kill_9(tmp_path):
         cw.put_metric_data(Namespace="Durable", MetricData=[{"MetricName": "m", "Timestamp": t + 300, "Values": [7.0, 8.0]}])
         cw.put_dashboard(DashboardName="durable", DashboardBody=json.dumps({"widgets": []}))
     finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-    proc = start(tmp_path, port)
+        server.kill()
+    server = ServerProcess.start(tmp_path)
     try:
-        cw = client(port, "cloudwatch")
+        cw = server.client("cloudwatch")
         dps = cw.get_metric_statistics(Namespace="Durable", MetricName="m", StartTime=t, EndTime=t + 600, Period=60,
                                        Statistics=["Sum", "SampleCount"])["Datapoints"]
         got = sorted((dp["Timestamp"].timestamp() - t, dp["Sum"], dp["SampleCount"]) for dp in dps)
@@ -45,5 +38,4 @@ def test_metrics_survive_kill_9(tmp_path):
         assert cw.list_metrics(Namespace="Durable")["Metrics"] == [{"Namespace": "Durable", "MetricName": "m", "Dimensions": []}]
         assert cw.get_dashboard(DashboardName="durable")["DashboardBody"] == json.dumps({"widgets": []})
     finally:
-        proc.terminate()
-        proc.wait(10)
+        server.stop()
