@@ -40,6 +40,7 @@ def test_breach_emits_event_and_notification(mamori, mamori_clock, cw):
                         Dimensions=[{"Name": "Host", "Value": "web-1"}], Statistic="Average", Period=60,
                         EvaluationPeriods=1, Threshold=50.0, ComparisonOperator="GreaterThanThreshold",
                         AlarmActions=[topic], OKActions=[scaling])
+    seen.wait(1)  # the creation event arrives before the state change is caused
     [alarm] = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"]
     assert alarm["StateValue"] == "INSUFFICIENT_DATA" and alarm["StateReason"] == "Unchecked: Initial alarm creation"
     put(cw, "Mamori/App", name, b + 10, 99.5, [{"Name": "Host", "Value": "web-1"}])
@@ -95,6 +96,9 @@ def test_breach_emits_event_and_notification(mamori, mamori_clock, cw):
 
     # actions disabled: the state still changes, no action runs
     cw.disable_alarm_actions(AlarmNames=[name])
+    # deliveries run on worker threads: wait for each configuration event before the
+    # next change, so the order they arrive in is the order they were emitted in
+    seen.wait(4)
     assert cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["ActionsEnabled"] is False
     put(cw, "Mamori/App", name, b + 130, 70.0, [{"Name": "Host", "Value": "web-1"}])
     mamori_clock.advance(60)
@@ -102,6 +106,7 @@ def test_breach_emits_event_and_notification(mamori, mamori_clock, cw):
     after = cw.describe_alarm_history(AlarmName=name, HistoryItemType="Action")["AlarmHistoryItems"]
     assert len(after) == len(summaries)
     cw.enable_alarm_actions(AlarmNames=[name])
+    seen.wait(6)
     assert cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["ActionsEnabled"] is True
     cw.delete_alarms(AlarmNames=[name])
     operations = [e["detail"].get("operation") for e in seen.wait(7) if e["detail-type"].endswith("Configuration Change")]
