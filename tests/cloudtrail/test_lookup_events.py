@@ -128,3 +128,26 @@ def test_aws_cli_lookup_events(mamori, tmp_path):
     assert out.returncode == 0, out.stderr
     events = json.loads(out.stdout)["Events"]
     assert all(e["EventName"] == "GetCallerIdentity" for e in events)
+
+
+def _put_log_events_record(mamori, message_size):
+    logs, ct = mamori.client("logs"), mamori.client("cloudtrail")
+    group = f"/big/{uuid.uuid4().hex[:8]}"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    events = [{"timestamp": now, "message": "m" * message_size} for _ in range(100)]
+    request_id = logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=events)["ResponseMetadata"]["RequestId"]
+    found = [json.loads(e["CloudTrailEvent"]) for e in lookup(ct, "EventName", "PutLogEvents")]
+    return next(r for r in found if r["requestID"] == request_id), group
+
+
+def test_request_parameters_past_100_kb_are_omitted(mamori):
+    """CloudTrail keeps 100 KB of requestParameters; past that the field is dropped and
+    `omitted` is true (a 1,000-event PutLogEvents batch is usually past it)."""
+    small, group = _put_log_events_record(mamori, 10)
+    assert small["requestParameters"]["logGroupName"] == group
+    assert len(small["requestParameters"]["logEvents"]) == 100 and "omitted" not in small
+    big, _ = _put_log_events_record(mamori, 1100)
+    assert big["requestParameters"] is None and big["omitted"] is True
+    assert big["eventName"] == "PutLogEvents" and big["userIdentity"]["type"] == "Root"

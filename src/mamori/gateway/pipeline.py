@@ -39,6 +39,11 @@ log = logging.getLogger("mamori.gateway")
 # Services whose anonymous (unsigned) requests go on to authorization instead of
 # failing authentication: S3 serves public buckets and presigned-less public reads.
 ANONYMOUS_SERVICES = frozenset({"s3"})
+# Single operations AWS answers without a signature: an SNS endpoint owner confirms
+# through the SubscribeURL it was sent (the token authenticates) and leaves through the
+# UnsubscribeURL (https://docs.aws.amazon.com/sns/latest/api/API_ConfirmSubscription.html,
+# API_Unsubscribe.html). The provider decides what an anonymous caller may do.
+ANONYMOUS_OPERATIONS = frozenset({("sns", "ConfirmSubscription"), ("sns", "Unsubscribe")})
 
 
 @dataclass
@@ -128,7 +133,8 @@ class Pipeline:
         if result.body is not ex.request.body:
             ex.request = ex.request.with_body(result.body)
         if result.principal is None:
-            if ex.service not in ANONYMOUS_SERVICES and not operation_allows_anonymous(ex.operation):
+            if (ex.service not in ANONYMOUS_SERVICES and not operation_allows_anonymous(ex.operation)
+                    and (ex.service, ex.operation.name) not in ANONYMOUS_OPERATIONS):
                 raise auth_error("missing", s3=False, protocol=ex.protocol or "")
             ex.principal = Principal(
                 type="Anonymous", account_id="anonymous", arn="*", principal_id="anonymous"
@@ -225,6 +231,7 @@ class Pipeline:
             ex.error,
             user_agent=ctx.user_agent,
             event_time=self.runtime.clock.time(),
+            request_size=len(ex.request.body or b""),
         )
         self.runtime.telemetry.record_event(record)
         if ex.error is None and not record.get("readOnly", False):

@@ -23,6 +23,7 @@ from mamori.protocol.model import OperationModel, Shape
 
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 EVENT_VERSION = "1.11"
+MAX_FIELD_BYTES = 100 * 1024
 
 # Secret whatever the model says (not every model marks them sensitive).
 ALWAYS_SECRET = frozenset(
@@ -71,38 +72,137 @@ def _sensitive(shape: Shape | None) -> bool:
     return bool(shape is not None and shape.metadata.get("sensitive"))
 
 
+def _format_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%b %d, %Y, %-I:%M:%S %p")
+
+
+def _loose(value: Any) -> Any:
+    """A value with no shape to go by: camelCase keys, the always-secret names hidden."""
+    if isinstance(value, dict):
+        return {camel(str(k)): (HIDDEN if k in ALWAYS_SECRET else _loose(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_loose(v) for v in value]
+    if isinstance(value, datetime):
+        return _format_time(value)
+    if isinstance(value, (bytes, bytearray)):
+        return None
+    return value
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _format_time(value)
+    if isinstance(value, (bytes, bytearray)):
+        return None
+    return value
+
+
+_SCALARS = frozenset({"string", "integer", "long", "double", "float", "boolean", "timestamp"})
+# One redactor per shape, built on first use: a record is made for every call, and
+# walking the model generically for each value of a 1,000-event batch costs more than
+# the call itself. Keyed by id(); the shape is kept alive next to its redactor.
+_redactors: dict[int, tuple[Shape, Any]] = {}
+
+
+def _redactor(shape: Shape | None) -> Any:
+    if shape is None:
+        return _loose
+    found = _redactors.get(id(shape))
+    if found is not None and found[0] is shape:
+        return found[1]
+    fn = _build_redactor(shape)
+    _redactors[id(shape)] = (shape, fn)
+    return fn
+
+
+def _hide(value: Any) -> Any:
+    return HIDDEN
+
+
+def _leave_out(value: Any) -> Any:
+    return None
+
+
+def _build_redactor(shape: Shape) -> Any:
+    if _sensitive(shape):
+        return _hide
+    type_name = shape.type_name
+    if type_name in _SCALARS:
+        return _scalar
+    if type_name == "blob":
+        return _leave_out
+    if type_name == "structure":
+        # name -> [camelCase name, redactor]: `_hide` for secrets, `_leave_out` for blobs.
+        # Member redactors are looked up on first use (shapes may be recursive).
+        members = shape.members
+        plan: dict[str, list[Any]] = {}
+
+        def step(name: str) -> list[Any] | None:
+            member = members.get(name)
+            if member is None:
+                return None
+            if name in ALWAYS_SECRET or _sensitive(member):
+                found = [camel(name), _hide]
+            elif member.type_name == "blob":
+                found = ["", _leave_out]
+            else:
+                found = [camel(name), _redactor(member)]
+            plan[name] = found
+            return found
+
+        def structure(value: Any) -> Any:
+            if value is None:
+                return None
+            if not isinstance(value, dict):
+                return _scalar(value)
+            out: dict[str, Any] = {}
+            for name, item in value.items():
+                found = plan.get(name) or step(name)
+                if found is None:
+                    out[camel(name)] = HIDDEN if name in ALWAYS_SECRET else _loose(item)
+                    continue
+                fn = found[1]
+                if fn is _leave_out:
+                    continue
+                out[found[0]] = fn(item) if item is not None or fn is _hide else None
+            return out
+
+        return structure
+    if type_name == "list":
+        member = shape.member
+
+        def listing(value: Any) -> Any:
+            if value is None:
+                return None
+            if not isinstance(value, list):
+                return _scalar(value)
+            each = _redactor(member)
+            if each is _scalar and not any(isinstance(v, (datetime, bytes, bytearray)) for v in value):
+                return list(value)
+            return [None if v is None else each(v) for v in value]
+
+        return listing
+    if type_name == "map":
+        value_shape = shape.value
+
+        def mapping(value: Any) -> Any:
+            if value is None:
+                return None
+            if not isinstance(value, dict):
+                return _scalar(value)
+            each = _redactor(value_shape)
+            return {str(k): (None if v is None else each(v)) for k, v in value.items()}
+
+        return mapping
+    return _scalar
+
+
 def redact(shape: Shape | None, value: Any) -> Any:
     """The value as CloudTrail shows it: camelCase names, secrets hidden, blobs left out,
     timestamps as text."""
     if value is None:
         return None
-    if _sensitive(shape):
-        return HIDDEN
-    type_name = shape.type_name if shape is not None else None
-    if type_name == "structure" and isinstance(value, dict):
-        out: dict[str, Any] = {}
-        members = shape.members
-        for name, item in value.items():
-            member = members.get(name)
-            if name in ALWAYS_SECRET or _sensitive(member):
-                out[camel(name)] = HIDDEN
-                continue
-            if member is not None and member.type_name == "blob":
-                continue
-            rendered = redact(member, item)
-            out[camel(name)] = rendered
-        return out
-    if type_name == "list" and isinstance(value, list):
-        return [redact(shape.member, v) for v in value]
-    if type_name == "map" and isinstance(value, dict):
-        return {str(k): redact(shape.value, v) for k, v in value.items()}
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%b %d, %Y, %-I:%M:%S %p")
-    if isinstance(value, (bytes, bytearray)):
-        return None
-    if shape is None and isinstance(value, dict):
-        return {camel(str(k)): (HIDDEN if k in ALWAYS_SECRET else redact(None, v)) for k, v in value.items()}
-    return value
+    return _redactor(shape)(value)
 
 
 def user_identity(ctx: RequestContext) -> dict[str, Any]:
@@ -137,12 +237,19 @@ def build_record(
     *,
     user_agent: str,
     event_time: float,
+    request_size: int = 0,
 ) -> dict[str, Any]:
     name = operation.name
     read_only = is_read_only(name)
     data_event = is_data_event(ctx.service, name)
     metadata = operation.service_model.metadata
-    request_parameters = redact(operation.input_shape, params) if params else None
+    # "CloudTrail truncates a field if the field's contents exceeds the maximum field
+    # size. If a field is truncated, omitted is present with a value of true."
+    # requestParameters may hold 100 KB; the request body measures it (a 1,000-event
+    # PutLogEvents batch is past it), so such parameters are never built at all.
+    # https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+    omitted = request_size > MAX_FIELD_BYTES
+    request_parameters = redact(operation.input_shape, params) if params and not omitted else None
     response_elements = None
     if error is None and output and (not read_only or name in _ISSUES_CREDENTIALS):
         response_elements = redact(operation.output_shape, output)
@@ -166,6 +273,8 @@ def build_record(
         "eventCategory": "Data" if data_event else "Management",
         "_epoch": event_time,
     }
+    if omitted:
+        record["omitted"] = True
     if error is not None:
         record["errorCode"] = error.code[:1024]
         record["errorMessage"] = (error.message or "")[:1024]
