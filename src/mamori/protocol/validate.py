@@ -48,6 +48,9 @@ def validate(shape: Shape | None, params: dict[str, Any], code: str = "Validatio
     """Raise ValidationError (with `code`) listing every constraint `params` breaks."""
     if shape is None:
         return
+    check = _checker(shape)
+    if check is None or check(params):
+        return
     problems: list[str] = []
     _Walker(problems).structure(shape, params, "")
     if problems:
@@ -56,6 +59,131 @@ def validate(shape: Shape | None, params: dict[str, Any], code: str = "Validatio
         raise ValidationError(
             f"{count} validation {noun} detected: " + "; ".join(problems), code=code
         )
+
+
+# -- the fast path --------------------------------------------------------------------
+#
+# Most requests are valid, and a 1,000-event PutLogEvents batch is 3,000 values to look
+# at. So each shape gets a compiled checker that only answers valid or not, without
+# paths or messages (None: nothing to check below this shape). Only an invalid request
+# pays for the walker that names every violation.
+
+_checkers: dict[int, tuple[Shape, Any]] = {}
+_BUILDING = object()
+
+
+def _checker(shape: Shape) -> Any:
+    found = _checkers.get(id(shape))
+    if found is not None and found[0] is shape:
+        return None if found[1] is _BUILDING else found[1]
+    # A recursive shape refers to itself: while it is being built, it checks nothing
+    # through that reference, so the whole request is then walked the slow way.
+    _checkers[id(shape)] = (shape, _BUILDING)
+    fn = _build_checker(shape)
+    _checkers[id(shape)] = (shape, fn)
+    return fn
+
+
+def _is_recursive(shape: Shape, seen: frozenset[str] = frozenset()) -> bool:
+    if shape.name in seen:
+        return True
+    seen = seen | {shape.name}
+    kind = shape.type_name
+    if kind == "structure":
+        return any(_is_recursive(m, seen) for m in shape.members.values())
+    if kind == "list":
+        return _is_recursive(shape.member, seen)
+    if kind == "map":
+        return _is_recursive(shape.key, seen) or _is_recursive(shape.value, seen)
+    return False
+
+
+def _sized(meta: dict[str, Any]) -> tuple[int | None, int | None]:
+    return meta.get("min"), meta.get("max")
+
+
+def _build_checker(shape: Shape) -> Any:
+    kind = shape.type_name
+    meta = shape.metadata
+    low, high = _sized(meta)
+    if kind == "structure":
+        if getattr(shape, "is_document_type", False):
+            return None
+        if _is_recursive(shape):
+            return lambda value: False  # the walker decides
+        required = tuple(shape.required_members)
+        members = {name: c for name, m in shape.members.items() if (c := _checker(m)) is not None}
+        if not required and not members:
+            return None
+
+        def structure(value: Any) -> bool:
+            if not isinstance(value, dict):
+                return True
+            for name in required:
+                if value.get(name) is None:
+                    return False
+            for name, check in members.items():
+                item = value.get(name)
+                if item is not None and not check(item):
+                    return False
+            return True
+
+        return structure
+    if kind == "list" or kind == "map":
+        inner = _checker(shape.member) if kind == "list" else None
+        key_check = _checker(shape.key) if kind == "map" else None
+        value_check = _checker(shape.value) if kind == "map" else None
+        if low is None and high is None and inner is None and key_check is None and value_check is None:
+            return None
+        wanted = list if kind == "list" else dict
+
+        def container(value: Any) -> bool:
+            if not isinstance(value, wanted):
+                return True
+            size = len(value)
+            if (low is not None and size < low) or (high is not None and size > high):
+                return False
+            if inner is not None:
+                for item in value:
+                    if item is not None and not inner(item):
+                        return False
+            if key_check is not None or value_check is not None:
+                for key, item in value.items():
+                    if key_check is not None and not key_check(key):
+                        return False
+                    if value_check is not None and item is not None and not value_check(item):
+                        return False
+            return True
+
+        return container
+    if kind == "string":
+        enum = frozenset(meta["enum"]) if meta.get("enum") else None
+        regex = compile_pattern(meta["pattern"]) if meta.get("pattern") else None
+        if low is None and high is None and enum is None and regex is None:
+            return None
+
+        def string(value: Any) -> bool:
+            if not isinstance(value, str):
+                return True
+            size = len(value)
+            if (low is not None and size < low) or (high is not None and size > high):
+                return False
+            if enum is not None and value not in enum:
+                return False
+            return regex is None or regex.fullmatch(value) is not None
+
+        return string
+    if kind == "blob":
+        if low is None and high is None:
+            return None
+        return lambda value: not isinstance(value, (bytes, bytearray)) or (
+            (low is None or len(value) >= low) and (high is None or len(value) <= high))
+    if kind in ("integer", "long", "float", "double"):
+        if low is None and high is None:
+            return None
+        return lambda value: not isinstance(value, (int, float)) or isinstance(value, bool) or (
+            (low is None or value >= low) and (high is None or value <= high))
+    return None
 
 
 def _lower_first(name: str) -> str:
