@@ -83,6 +83,12 @@ _CSV_COLUMNS = (
     "'n': 'DOUBLE', 's': 'DOUBLE', 'lo': 'DOUBLE', 'hi': 'DOUBLE', 'v': 'DOUBLE'}"
 )
 
+# The basic statistics as DuckDB aggregates over the stored rows (fixed texts, never
+# built from a request).
+BASIC_SQL = {
+    "SampleCount": "sum(n)", "Sum": "sum(s)", "Average": "sum(s) / sum(n)", "Minimum": "min(lo)", "Maximum": "max(hi)",
+}
+
 MetricKey = tuple[str, str, str, str, str]  # account, region, namespace, name, dims JSON
 
 
@@ -228,6 +234,51 @@ class MetricStore:
         args: list[Any] = [origin, origin, period, period, mids, start, end, now - RETENTION]
         if unit is not None:
             args.append(unit)
+        with self.lock:
+            self.flush()
+            return self.telemetry.connection().execute(sql, args).fetchall()
+
+    def statistic_series(
+        self, mid: int, start: float, end: float, period: int, origin: float, now: float,
+        statistic: str, unit: int | None = None,
+    ) -> list[tuple[float, float]]:
+        """(bucket start, value) ascending of one basic statistic (a BASIC_SQL key) of one
+        metric, aggregated by DuckDB: one GROUP BY on the bucket number, whatever the
+        period (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Statistic)."""
+        unit_sql = " AND unit = ?" if unit is not None else ""
+        sql = (
+            f"SELECT ? + floor((ts - ?) / ?) * ? AS b, {BASIC_SQL[statistic]} "
+            f"FROM metric_points WHERE mid = ? AND ts >= ? AND ts < ? AND ts >= ?{unit_sql} GROUP BY b ORDER BY b"
+        )
+        args: list[Any] = [origin, origin, period, period, mid, start, end, now - RETENTION]
+        if unit is not None:
+            args.append(unit)
+        with self.lock:
+            self.flush()
+            return self.telemetry.connection().execute(sql, args).fetchall()
+
+    def percentile_series(
+        self, mid: int, start: float, end: float, period: int, origin: float, now: float,
+        percent: float, unit: int | None = None,
+    ) -> list[tuple[float, float]]:
+        """(bucket start, pNN) ascending, nearest rank (the smallest value with at least
+        `percent`% of the samples at or below it, as statistics.percentile), computed by
+        DuckDB with a running count per bucket. Buckets holding a statistic set that is
+        not one repeated value have no percentile (see `distributions`)."""
+        unit_sql = " AND unit = ?" if unit is not None else ""
+        sql = (
+            "WITH g AS (SELECT floor((ts - ?) / ?) AS k, coalesce(v, lo) AS x, sum(n) AS c, "
+            "bool_and(v IS NOT NULL OR n = 1 OR lo = hi) AS ok "
+            f"FROM metric_points WHERE mid = ? AND ts >= ? AND ts < ? AND ts >= ?{unit_sql} GROUP BY k, x), "
+            "w AS (SELECT k, x, ok, sum(c) OVER (PARTITION BY k ORDER BY x ROWS UNBOUNDED PRECEDING) AS cum, "
+            "sum(c) OVER (PARTITION BY k) AS tot FROM g) "
+            "SELECT ? + k * ? AS b, min(x) FILTER (WHERE cum >= greatest(1, ceil(? / 100.0 * tot - 1e-9))) "
+            "FROM w GROUP BY k HAVING bool_and(ok) AND sum(tot) > 0 ORDER BY k"
+        )
+        args: list[Any] = [origin, period, mid, start, end, now - RETENTION]
+        if unit is not None:
+            args.append(unit)
+        args += [origin, period, percent]
         with self.lock:
             self.flush()
             return self.telemetry.connection().execute(sql, args).fetchall()

@@ -218,11 +218,11 @@ class MetricOperations:
             if unit not in UNIT_CODE:
                 return {}
             unit_code = UNIT_CODE[unit]
-        out: dict[float, float] = {}
         if not stat.extended:
-            for _mid, b, n, s, lo, hi in store.aggregates([mid], origin, end, period, origin, now, unit_code):
-                out[float(b)] = stat.from_aggregate(n, s, lo, hi)
-            return out
+            return dict(store.statistic_series(mid, origin, end, period, origin, now, stat.kind, unit_code))
+        if stat.kind == "p":
+            return dict(store.percentile_series(mid, origin, end, period, origin, now, stat.low or 0.0, unit_code))
+        out: dict[float, float] = {}
         groups: dict[float, list[tuple[float, float]]] = {}
         broken: set[float] = set()
         for _mid, b, x, c, exact in store.distributions([mid], origin, end, period, origin, now, unit_code):
