@@ -76,7 +76,7 @@ def test_email_confirmation_and_delivery_to_local_mailbox(mamori, sns):
     arn = sns.create_topic(Name="notify")["TopicArn"]
     sns.subscribe(TopicArn=arn, Protocol="email", Endpoint="sec@example.com")
     mails = [m for m in mamori.admin("GET", "mail")["mail"] if m["to"] == "sec@example.com"]
-    token = mails[-1]["body"].split("Token=")[1].strip()
+    token = mails[-1]["body"].split("Token=")[-1].strip()
     sub = sns.confirm_subscription(TopicArn=arn, Token=token)["SubscriptionArn"]
     assert sub.startswith(arn + ":")
     sns.publish(TopicArn=arn, Message="disk full", Subject="Alarm")
@@ -151,7 +151,7 @@ def test_filter_policy_decides_email_delivery(mamori, sns):
     arn = sns.create_topic(Name="filtered")["TopicArn"]
     sub = sns.subscribe(TopicArn=arn, Protocol="email-json", Endpoint="f@example.com",
                         ReturnSubscriptionArn=True)["SubscriptionArn"]
-    token = [m for m in mamori.admin("GET", "mail")["mail"] if m["to"] == "f@example.com"][-1]["body"].split("Token=")[1]
+    token = [m for m in mamori.admin("GET", "mail")["mail"] if m["to"] == "f@example.com"][-1]["body"].split("Token=")[-1]
     sns.confirm_subscription(TopicArn=arn, Token=token.strip())
     sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicy",
                                     AttributeValue='{"severity": [{"numeric": [">=", 7]}], "kind": [{"prefix": "guard"}]}')

@@ -1,6 +1,7 @@
 """The admin API under `/_mamori/` (no S3 bucket can be named `_mamori`).
 
     GET  /_mamori/health                 no auth: status, version, services
+    GET  /_mamori/sns/<name>.pem         no auth: an SNS signing certificate (SigningCertURL)
     POST /_mamori/reset                  forget all state
     GET  /_mamori/clock                  the clock's state
     POST /_mamori/clock                  {"action": "freeze"|"advance"|"resume"|"reset",
@@ -49,6 +50,14 @@ class Admin:
         try:
             if path == "health" and request.method == "GET":
                 return _json(200, self.health())
+            if path.startswith("sns/") and path.endswith(".pem") and request.method == "GET":
+                # SNS's SigningCertURL: public, as AWS serves its signing certificates
+                from mamori.services.sns.signing import certificate_pem
+
+                pem = certificate_pem(self.runtime, path[len("sns/"):-len(".pem")])
+                if pem is None:
+                    return _json(404, {"error": "NotFound", "message": "no such signing certificate"})
+                return HttpResponse(200, [("Content-Type", "application/x-x509-ca-cert")], pem)
             self._require_root(request)
             body = json.loads(request.body or b"{}") if request.method == "POST" else {}
             if not isinstance(body, dict):

@@ -1,16 +1,20 @@
-"""Amazon SNS: topics, subscriptions and Publish (first cut).
+"""Amazon SNS: the provider, assembled from one module per family of operations.
 
-    create_topic / delete_topic / list_topics / get_topic_attributes / set_topic_attributes
-    subscribe / unsubscribe / confirm_subscription / list_subscriptions(_by_topic)
-    get_subscription_attributes / set_subscription_attributes
-    publish / publish_batch  sqs subscribers through runtime.invoke("sqs", "SendMessage")
-                             as sns.amazonaws.com (the queue policy decides); email and
-                             email-json to the local mailbox (mail.py); other protocols
-                             recorded in the store as an outbox
-    tag_resource / untag_resource / list_tags_for_resource
+    provider.py       topics (create/delete/list/get/set attributes), permissions, data
+                      protection policies, tags; setup() re-arms pending HTTP deliveries
+    subscriptions.py  subscribe / confirm (SubscribeURL or API) / unsubscribe, lists,
+                      subscription attributes (filter, raw, delivery and redrive policies)
+    publishing.py     publish / publish_batch: validation, FIFO deduplication, KMS,
+                      filter policies, then delivery.py fans the message out
+    delivery.py       per protocol: sqs, email, email-json, sms, application, http/s
+                      (http_delivery.py: signed POSTs, retries, dead-letter queue)
+    signing.py        the signing key and certificate (SigningCertURL)
+    sms.py, platform.py  SMS and mobile push (local outbox)
+    filters.py, delivery_policy.py, mail.py
 
-Not yet: http(s) confirmation and signing, filter policies, FIFO dedup, KMS, retries.
-Default topic policy: AWS's (Principal AWS "*", condition AWS:SourceOwner = the account)
+Topic doc: kind "sns-topic", keyed by the topic ARN, {"Attributes", "Tags",
+"DataProtectionPolicy"}. Default topic policy: AWS's (Principal AWS "*", condition
+AWS:SourceOwner = the account).
 https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html
 """
 
@@ -18,26 +22,35 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from typing import Any
 
 from mamori.errors import AccessDenied, error
-from mamori.gateway.context import Principal, RequestContext, with_resource_policy
+from mamori.gateway.context import RequestContext, with_resource_policy
 from mamori.services.base import Provider
-from mamori.services.sns import filters, mail
+from mamori.services.sns import delivery_policy
+from mamori.services.sns.delivery import DeliveryMixin
+from mamori.services.sns.platform import PlatformMixin
+from mamori.services.sns.publishing import PublishMixin
+from mamori.services.sns.sms import SmsMixin
+from mamori.services.sns.subscriptions import SUB, SubscriptionsMixin
 
 TOPIC = "sns-topic"
-SUB = "sns-subscription"
-MAX_MESSAGE = 262144
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-PROTOCOLS = {"http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose"}
+_FEEDBACK = {f"{p}{k}" for p in ("Application", "HTTP", "Lambda", "SQS", "Firehose")
+             for k in ("SuccessFeedbackRoleArn", "SuccessFeedbackSampleRate", "FailureFeedbackRoleArn")}
+TOPIC_ATTRIBUTES = {"DeliveryPolicy", "DisplayName", "Policy", "SignatureVersion", "TracingConfig",
+                    "KmsMasterKeyId", "FifoTopic", "ContentBasedDeduplication", "ArchivePolicy",
+                    "FifoThroughputScope"} | _FEEDBACK
+READ_ONLY = {"TopicArn", "Owner", "SubscriptionsConfirmed", "SubscriptionsPending", "SubscriptionsDeleted",
+             "EffectiveDeliveryPolicy", "BeginningArchiveTime"}
+PAGE = 100
 
 
-def _invalid(message: str) -> Exception:
+def invalid(message: str) -> Exception:
     return error("InvalidParameter", message, status=400)
 
 
-def _not_found(message: str = "Topic does not exist") -> Exception:
+def not_found(message: str = "Topic does not exist") -> Exception:
     return error("NotFound", message, status=404)
 
 
@@ -51,24 +64,47 @@ def default_policy(arn: str, account: str) -> dict[str, Any]:
         "Condition": {"StringEquals": {"AWS:SourceOwner": account}}}]}
 
 
-class SnsProvider(Provider):
+def tag_keys(tags: dict[str, str]) -> dict[str, Any]:
+    return {"aws:RequestTag": tags, "aws:TagKeys": list(tags)} if tags else {}
+
+
+def page(items: list[Any], token: str | None) -> tuple[list[Any], str | None]:
+    try:
+        start = int(token or 0)
+    except ValueError:
+        raise invalid("Invalid parameter: NextToken") from None
+    return items[start:start + PAGE], (str(start + PAGE) if start + PAGE < len(items) else None)
+
+
+class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, SmsMixin, PlatformMixin, Provider):
     service = "sns"
+
+    def setup(self) -> None:
+        from mamori.services.sns.http_delivery import HttpDeliveries
+
+        self.http = HttpDeliveries(self.runtime, self._signer, self._http_dead_letter)
+        self.http.rearm()
+
+    def reset(self) -> None:
+        self.http.cancel_all()
+        self.__dict__.pop("_signers", None)
 
     # -- helpers ----------------------------------------------------------------------
 
     def _topic(self, ctx: RequestContext, arn: str | None) -> dict[str, Any]:
         if not arn:
-            raise _invalid("Invalid parameter: TopicArn")
+            raise invalid("Invalid parameter: TopicArn")
         doc = ctx.store.get(arn)
         if doc is None or doc.get("kind") != "topic":
-            raise _not_found()
+            raise not_found()
         return doc
 
-    def _authorize(self, ctx: RequestContext, action: str, topic: dict[str, Any]) -> None:
+    def _authorize(self, ctx: RequestContext, action: str, topic: dict[str, Any],
+                   conditions: dict[str, Any] | None = None) -> None:
+        """An action on a topic: the caller's policies and the topic policy decide."""
         policy = json.loads(topic["Attributes"]["Policy"])
         try:
-            ctx.authorize(action, topic["arn"],
-                          with_resource_policy({}, policy, account=topic["account"]))
+            ctx.authorize(action, topic["arn"], with_resource_policy(conditions or {}, policy, account=topic["account"]))
         except AccessDenied as exc:
             # SNS answers a denial with its own code, AuthorizationError (403)
             raise error("AuthorizationError", exc.message, status=403) from None
@@ -77,8 +113,44 @@ class SnsProvider(Provider):
         ctx.store.put(doc["arn"], doc, kind=TOPIC, account_id=doc["account"], region=doc["region"])
 
     def _subs(self, ctx: RequestContext, topic_arn: str | None = None) -> list[dict[str, Any]]:
-        subs = ctx.store.list(SUB, account_id=ctx.account_id, region=ctx.region)
-        return [s for s in subs if topic_arn is None or s["TopicArn"] == topic_arn]
+        """Subscriptions of the caller's account and region, or of one topic (its own)."""
+        if topic_arn:
+            parts = topic_arn.split(":")
+            subs = ctx.store.list(SUB, account_id=parts[4], region=parts[3])
+            return [s for s in subs if s["TopicArn"] == topic_arn]
+        return ctx.store.list(SUB, account_id=ctx.account_id, region=ctx.region)
+
+    def _check_topic_attribute(self, name: str, value: str, fifo: bool) -> None:
+        if name not in TOPIC_ATTRIBUTES:
+            raise invalid(f"Invalid parameter: AttributeName: {name}" if name not in READ_ONLY
+                          else "Invalid parameter: AttributeName")
+        if name == "SignatureVersion" and value not in ("1", "2"):
+            raise invalid("Invalid parameter: SignatureVersion")
+        if name == "TracingConfig" and value not in ("PassThrough", "Active"):
+            raise invalid("Invalid parameter: TracingConfig")
+        if name == "DisplayName" and len(value) > 100:
+            raise invalid("Invalid parameter: DisplayName")
+        if name == "ContentBasedDeduplication":
+            if value not in ("true", "false"):
+                raise invalid("Invalid parameter: ContentBasedDeduplication")
+            if value == "true" and not fifo:
+                raise invalid("Invalid parameter: ContentBasedDeduplication Reason: Content-based deduplication "
+                              "can only be set for FIFO topics")
+        if name == "FifoThroughputScope" and (not fifo or value not in ("Topic", "MessageGroup")):
+            raise invalid("Invalid parameter: FifoThroughputScope")
+        if name == "ArchivePolicy" and not fifo:
+            raise invalid("Invalid parameter: ArchivePolicy Reason: archiving is available for FIFO topics only")
+        if name == "Policy":
+            try:
+                if not isinstance(json.loads(value), dict):
+                    raise ValueError
+            except ValueError:
+                raise invalid("Invalid parameter: Policy Error: null") from None
+        if name == "DeliveryPolicy" and value:
+            try:
+                delivery_policy.check_topic_policy(value)
+            except delivery_policy.PolicyError as exc:
+                raise invalid(f"Invalid parameter: DeliveryPolicy: {exc}") from None
 
     # -- topics -----------------------------------------------------------------------
 
@@ -88,47 +160,54 @@ class SnsProvider(Provider):
         fifo = attrs.get("FifoTopic", "false").lower() == "true"
         base = name[:-5] if name.endswith(".fifo") else name
         if not _NAME.match(base) or (name.endswith(".fifo") and not fifo) or (fifo and not name.endswith(".fifo")):
-            raise _invalid("Invalid parameter: Topic Name")
+            raise invalid("Invalid parameter: Topic Name")
         arn = f"arn:aws:sns:{ctx.region}:{ctx.account_id}:{name}"
-        ctx.authorize("sns:CreateTopic", arn, {})
+        ctx.authorize("sns:CreateTopic", arn, tag_keys({t["Key"]: t["Value"] for t in request.get("Tags") or []}))
+        for key, value in attrs.items():
+            if key != "FifoTopic":
+                self._check_topic_attribute(key, value, fifo)
         existing = ctx.store.get(arn)
         if existing is not None:
+            # same name and attributes: the same topic; other attributes: an error
+            # (https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html)
+            current = existing["Attributes"]
+            if any(current.get(k, "false" if k == "FifoTopic" else "") != v for k, v in attrs.items()):
+                raise invalid("Invalid parameter: Attributes Reason: Topic already exists with different attributes")
             return {"TopicArn": arn}
-        attributes = {
-            "TopicArn": arn, "Owner": ctx.account_id, "DisplayName": attrs.get("DisplayName", ""),
-            "Policy": attrs.get("Policy") or json.dumps(default_policy(arn, ctx.account_id)),
-            "EffectiveDeliveryPolicy": json.dumps({"http": {"defaultHealthyRetryPolicy": {
-                "minDelayTarget": 20, "maxDelayTarget": 20, "numRetries": 3, "numMaxDelayRetries": 0,
-                "numNoDelayRetries": 0, "numMinDelayRetries": 0, "backoffFunction": "linear"},
-                "disableSubscriptionOverrides": False, "defaultRequestPolicy": {"headerContentType": "text/plain; charset=UTF-8"}}}),
-        }
-        for key, value in attrs.items():
-            if key not in attributes or key == "DisplayName":
-                attributes[key] = value
+        attributes = {"TopicArn": arn, "Owner": ctx.account_id, "DisplayName": "",
+                      "Policy": json.dumps(default_policy(arn, ctx.account_id))}
+        attributes.update({k: v for k, v in attrs.items() if k != "FifoTopic"})
         if fifo:
             attributes["FifoTopic"] = "true"
             attributes.setdefault("ContentBasedDeduplication", "false")
         doc = {"kind": "topic", "arn": arn, "account": ctx.account_id, "region": ctx.region,
                "Attributes": attributes, "Tags": {t["Key"]: t["Value"] for t in request.get("Tags") or []}}
+        if request.get("DataProtectionPolicy"):
+            doc["DataProtectionPolicy"] = self._check_data_protection(request["DataProtectionPolicy"])
         self._save_topic(ctx, doc)
         return {"TopicArn": arn}
 
     def delete_topic(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         arn = request["TopicArn"]
         doc = ctx.store.get(arn)
-        if doc is None:
+        if doc is None or doc.get("kind") != "topic":
             ctx.authorize("sns:DeleteTopic", arn, {})
-            return {}
+            raise not_found()
         self._authorize(ctx, "sns:DeleteTopic", doc)
-        for sub in self._subs(ctx, arn):
-            ctx.store.delete(sub["SubscriptionArn"])
-        ctx.store.delete(arn)
+        with ctx.store.transaction():
+            for sub in self._subs(ctx, arn):
+                ctx.store.delete(sub["SubscriptionArn"])
+            ctx.store.delete(arn)
         return {}
 
     def list_topics(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         ctx.authorize("sns:ListTopics", f"arn:aws:sns:{ctx.region}:{ctx.account_id}:*", {})
         topics = ctx.store.list(TOPIC, account_id=ctx.account_id, region=ctx.region)
-        return {"Topics": [{"TopicArn": t["arn"]} for t in topics]}
+        items, token = page([{"TopicArn": t["arn"]} for t in topics], request.get("NextToken"))
+        out: dict[str, Any] = {"Topics": items}
+        if token:
+            out["NextToken"] = token
+        return out
 
     def get_topic_attributes(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         doc = self._topic(ctx, request.get("TopicArn"))
@@ -138,35 +217,45 @@ class SnsProvider(Provider):
         attrs["SubscriptionsConfirmed"] = str(sum(1 for s in subs if not s.get("pending")))
         attrs["SubscriptionsPending"] = str(sum(1 for s in subs if s.get("pending")))
         attrs["SubscriptionsDeleted"] = "0"
+        attrs["EffectiveDeliveryPolicy"] = json.dumps(delivery_policy.topic_effective(attrs.get("DeliveryPolicy")))
         return {"Attributes": attrs}
 
     def set_topic_attributes(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         doc = self._topic(ctx, request.get("TopicArn"))
         self._authorize(ctx, "sns:SetTopicAttributes", doc)
-        name, value = request["AttributeName"], request.get("AttributeValue", "")
-        if name in ("TopicArn", "Owner", "FifoTopic"):
-            raise _invalid("Invalid parameter: AttributeName")
-        if name == "Policy":
-            try:
-                json.loads(value)
-            except ValueError:
-                raise _invalid("Invalid parameter: Policy Error: null") from None
-        doc["Attributes"][name] = value
+        name, value = request["AttributeName"], request.get("AttributeValue") or ""
+        if name == "FifoTopic":
+            raise invalid("Invalid parameter: AttributeName")
+        self._check_topic_attribute(name, value, doc["Attributes"].get("FifoTopic") == "true")
+        if name == "Policy" and not value:
+            value = json.dumps(default_policy(doc["arn"], doc["account"]))
+        if value == "" and name not in ("DisplayName", "Policy"):
+            doc["Attributes"].pop(name, None)
+        else:
+            doc["Attributes"][name] = value
         self._save_topic(ctx, doc)
         return {}
+
+    # -- permissions and data protection --------------------------------------------
 
     def add_permission(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         doc = self._topic(ctx, request.get("TopicArn"))
         self._authorize(ctx, "sns:AddPermission", doc)
         policy = json.loads(doc["Attributes"]["Policy"])
         label = request["Label"]
+        if not re.match(r"^[A-Za-z0-9_-]{1,80}$", label):
+            raise invalid("Invalid parameter: Label")
         if any(st.get("Sid") == label for st in policy.get("Statement", [])):
-            raise _invalid("Invalid parameter: Statement already exists")
-        principals = [f"arn:aws:iam::{a}:root" for a in request.get("AWSAccountId") or []]
+            raise invalid("Invalid parameter: Statement already exists")
+        accounts = request.get("AWSAccountId") or []
+        actions = request.get("ActionName") or []
+        if not accounts or not actions:
+            raise invalid("Invalid parameter: AWSAccountId and ActionName are required")
+        principals = [f"arn:aws:iam::{a}:root" for a in accounts]
         policy.setdefault("Statement", []).append({
             "Sid": label, "Effect": "Allow",
             "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
-            "Action": [f"SNS:{a}" for a in request.get("ActionName") or []], "Resource": doc["arn"]})
+            "Action": [f"SNS:{a}" for a in actions], "Resource": doc["arn"]})
         doc["Attributes"]["Policy"] = json.dumps(policy)
         self._save_topic(ctx, doc)
         return {}
@@ -180,14 +269,20 @@ class SnsProvider(Provider):
         self._save_topic(ctx, doc)
         return {}
 
+    @staticmethod
+    def _check_data_protection(text: str) -> str:
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            raise invalid("Invalid parameter: DataProtectionPolicy") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("Statement", []), list):
+            raise invalid("Invalid parameter: DataProtectionPolicy")
+        return text
+
     def put_data_protection_policy(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         doc = self._topic(ctx, request.get("ResourceArn"))
         self._authorize(ctx, "sns:PutDataProtectionPolicy", doc)
-        try:
-            json.loads(request["DataProtectionPolicy"])
-        except ValueError:
-            raise _invalid("Invalid parameter: DataProtectionPolicy") from None
-        doc["DataProtectionPolicy"] = request["DataProtectionPolicy"]
+        doc["DataProtectionPolicy"] = self._check_data_protection(request["DataProtectionPolicy"])
         self._save_topic(ctx, doc)
         return {}
 
@@ -196,263 +291,13 @@ class SnsProvider(Provider):
         self._authorize(ctx, "sns:GetDataProtectionPolicy", doc)
         return {"DataProtectionPolicy": doc.get("DataProtectionPolicy", "")}
 
-    # -- subscriptions ----------------------------------------------------------------
-
-    def subscribe(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        doc = self._topic(ctx, request.get("TopicArn"))
-        protocol = (request.get("Protocol") or "").lower()
-        endpoint = request.get("Endpoint") or ""
-        self._authorize(ctx, "sns:Subscribe", doc)
-        if protocol not in PROTOCOLS:
-            raise _invalid("Invalid parameter: Amazon SNS does not support this protocol string: " + protocol)
-        if protocol == "sqs" and not endpoint.startswith("arn:aws:sqs:"):
-            raise _invalid("Invalid parameter: SQS endpoint ARN")
-        if protocol in ("email", "email-json") and "@" not in endpoint:
-            raise _invalid("Invalid parameter: Email address")
-        for sub in self._subs(ctx, doc["arn"]):
-            if sub["Protocol"] == protocol and sub["Endpoint"] == endpoint:
-                return {"SubscriptionArn": "pending confirmation" if sub.get("pending") and not request.get("ReturnSubscriptionArn") else sub["SubscriptionArn"]}
-        sub_arn = f"{doc['arn']}:{uuid.uuid4()}"
-        pending = protocol in ("email", "email-json", "http", "https")
-        token = uuid.uuid4().hex + uuid.uuid4().hex
-        sub = {"SubscriptionArn": sub_arn, "TopicArn": doc["arn"], "Protocol": protocol,
-               "Endpoint": endpoint, "Owner": ctx.account_id, "pending": pending,
-               "Attributes": dict(request.get("Attributes") or {})}
-        ctx.store.put(sub_arn, sub, kind=SUB, account_id=ctx.account_id, region=ctx.region,
-                      secret=token.encode())
-        if pending and protocol.startswith("email"):
-            mail.deliver(ctx.store, ctx.account_id, ctx.region, str(uuid.uuid4()), {
-                "to": endpoint, "subject": "AWS Notification - Subscription Confirmation",
-                "body": f"You have chosen to subscribe to the topic: {doc['arn']}\n"
-                        f"Token={token}", "time": ctx.time(), "TopicArn": doc["arn"]})
-        shown = sub_arn if (not pending or request.get("ReturnSubscriptionArn")) else "pending confirmation"
-        return {"SubscriptionArn": shown}
-
-    def confirm_subscription(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        doc = self._topic(ctx, request.get("TopicArn"))
-        ctx.authorize("sns:ConfirmSubscription", doc["arn"], {})
-        for sub in self._subs(ctx, doc["arn"]):
-            secret = ctx.store.get_secret(sub["SubscriptionArn"])
-            if secret is not None and secret.decode() == request.get("Token"):
-                sub["pending"] = False
-                ctx.store.put(sub["SubscriptionArn"], sub, kind=SUB, account_id=ctx.account_id, region=ctx.region)
-                return {"SubscriptionArn": sub["SubscriptionArn"]}
-        raise _invalid("Invalid token")
-
-    def _sub(self, ctx: RequestContext, arn: str) -> dict[str, Any]:
-        sub = ctx.store.get(arn)
-        if sub is None or "Protocol" not in sub:
-            raise _not_found("Subscription does not exist")
-        return sub
-
-    def unsubscribe(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        arn = request["SubscriptionArn"]
-        ctx.authorize("sns:Unsubscribe", arn, {})
-        sub = self._sub(ctx, arn)
-        ctx.store.delete(sub["SubscriptionArn"])
-        return {}
-
-    def _public(self, sub: dict[str, Any]) -> dict[str, Any]:
-        return {"SubscriptionArn": "PendingConfirmation" if sub.get("pending") else sub["SubscriptionArn"],
-                "Owner": sub["Owner"], "Protocol": sub["Protocol"], "Endpoint": sub["Endpoint"],
-                "TopicArn": sub["TopicArn"]}
-
-    def list_subscriptions(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        ctx.authorize("sns:ListSubscriptions", f"arn:aws:sns:{ctx.region}:{ctx.account_id}:*", {})
-        return {"Subscriptions": [self._public(s) for s in self._subs(ctx)]}
-
-    def list_subscriptions_by_topic(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        doc = self._topic(ctx, request.get("TopicArn"))
-        self._authorize(ctx, "sns:ListSubscriptionsByTopic", doc)
-        return {"Subscriptions": [self._public(s) for s in self._subs(ctx, doc["arn"])]}
-
-    def get_subscription_attributes(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        arn = request["SubscriptionArn"]
-        ctx.authorize("sns:GetSubscriptionAttributes", arn, {})
-        sub = self._sub(ctx, arn)
-        attrs = {"SubscriptionArn": sub["SubscriptionArn"], "TopicArn": sub["TopicArn"],
-                 "Owner": sub["Owner"], "Protocol": sub["Protocol"], "Endpoint": sub["Endpoint"],
-                 "PendingConfirmation": str(bool(sub.get("pending"))).lower(),
-                 "ConfirmationWasAuthenticated": "false",
-                 "RawMessageDelivery": "false"}
-        attrs.update(sub["Attributes"])
-        return {"Attributes": attrs}
-
-    def set_subscription_attributes(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        arn = request["SubscriptionArn"]
-        ctx.authorize("sns:SetSubscriptionAttributes", arn, {})
-        sub = self._sub(ctx, arn)
-        name = request["AttributeName"]
-        if name not in ("DeliveryPolicy", "FilterPolicy", "FilterPolicyScope", "RawMessageDelivery",
-                        "RedrivePolicy", "SubscriptionRoleArn", "ReplayPolicy"):
-            raise _invalid("Invalid parameter: AttributeName")
-        if name == "FilterPolicy" and request.get("AttributeValue"):
-            problem = filters.validate(request["AttributeValue"])
-            if problem:
-                raise _invalid(f"Invalid parameter: FilterPolicy: {problem}")
-        sub["Attributes"][name] = request.get("AttributeValue", "")
-        ctx.store.put(arn, sub, kind=SUB, account_id=ctx.account_id, region=ctx.region)
-        return {}
-
-    # -- publish ----------------------------------------------------------------------
-
-    def publish(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        arn = request.get("TopicArn") or request.get("TargetArn")
-        if request.get("PhoneNumber"):
-            ctx.authorize("sns:Publish", "*", {})
-            raise _invalid("Invalid parameter: PhoneNumber publishing is not supported yet")
-        doc = self._topic(ctx, arn)
-        self._authorize(ctx, "sns:Publish", doc)
-        message = request.get("Message")
-        if message is None or message == "":
-            raise _invalid("Invalid parameter: Empty message")
-        attrs = request.get("MessageAttributes") or {}
-        size = len(message.encode()) + sum(len(k) + len(json.dumps(v, default=str)) for k, v in attrs.items())
-        if size > MAX_MESSAGE:
-            raise _invalid("Invalid parameter: Message too long")
-        fifo = doc["Attributes"].get("FifoTopic") == "true"
-        if fifo and not request.get("MessageGroupId"):
-            raise _invalid("Invalid parameter: The MessageGroupId parameter is required for FIFO topics")
-        self._kms(ctx, doc)
-        message_id = str(uuid.uuid4())
-        if fifo:
-            dedup = request.get("MessageDeduplicationId")
-            if not dedup:
-                if doc["Attributes"].get("ContentBasedDeduplication") != "true":
-                    raise _invalid("Invalid parameter: The topic should either have ContentBasedDeduplication "
-                                   "enabled or MessageDeduplicationId provided explicitly")
-                import hashlib
-
-                dedup = hashlib.sha256(message.encode()).hexdigest()
-            # deduplication interval: 5 minutes, on the mamori clock
-            # https://docs.aws.amazon.com/sns/latest/dg/fifo-message-dedup.html
-            key = f"mamori:sns-dedup:{doc['arn']}:{dedup}"
-            seen = ctx.store.get(key)
-            if seen is not None and ctx.time() - seen["time"] < 300:
-                return {"MessageId": seen["MessageId"], "SequenceNumber": seen["SequenceNumber"]}
-            sequence = str(int(ctx.time() * 1000000)).rjust(20, "0")
-            ctx.store.put(key, {"time": ctx.time(), "MessageId": message_id, "SequenceNumber": sequence},
-                          kind="sns-dedup", account_id=doc["account"], region=doc["region"])
-        for sub in self._subs(ctx, doc["arn"]):
-            if not sub.get("pending") and self._wanted(sub, request):
-                self._deliver(ctx, doc, sub, message_id, request)
-        out = {"MessageId": message_id}
-        if fifo:
-            out["SequenceNumber"] = sequence
-        return out
-
-    def publish_batch(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        doc = self._topic(ctx, request.get("TopicArn"))
-        self._authorize(ctx, "sns:Publish", doc)
-        entries = request.get("PublishBatchRequestEntries") or []
-        if not entries:
-            raise error("EmptyBatchRequest", "The batch request doesn't contain any entries", status=400)
-        if len(entries) > 10:
-            raise error("TooManyEntriesInBatchRequest", "The batch request contains more entries than permissible",
-                        status=400)
-        ids = [e.get("Id") for e in entries]
-        if len(set(ids)) != len(ids):
-            raise error("BatchEntryIdsNotDistinct", "Two or more batch entries in the request have the same Id",
-                        status=400)
-        total = sum(len((e.get("Message") or "").encode()) for e in entries)
-        if total > MAX_MESSAGE:
-            raise error("BatchRequestTooLong", "The length of all the messages put together is more than the limit",
-                        status=400)
-        ok, failed = [], []
-        for entry in entries:
-            single = dict(entry, TopicArn=doc["arn"])
-            try:
-                out = self.publish(ctx, single)
-            except Exception as exc:  # noqa: BLE001 - per-entry errors, as AWS reports them
-                failed.append({"Id": entry["Id"], "Code": getattr(exc, "code", "InternalError"),
-                               "Message": getattr(exc, "message", "error"), "SenderFault": True})
-                continue
-            ok.append(dict(out, Id=entry["Id"]))
-        return {"Successful": ok, "Failed": failed}
-
-    def _kms(self, ctx: RequestContext, doc: dict[str, Any]) -> None:
-        """An SSE topic: the publisher needs kms:GenerateDataKey on the key, asked as the
-        caller through sns.amazonaws.com; KMS failures answer SNS's KMS* codes.
-        https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"""
-        key = doc["Attributes"].get("KmsMasterKeyId")
-        if not key:
-            return
-        from mamori.errors import AwsError
-
-        codes = {"NotFoundException": "KMSNotFound", "DisabledException": "KMSDisabled",
-                 "KMSInvalidStateException": "KMSInvalidState", "AccessDeniedException": "KMSAccessDenied",
-                 "AccessDenied": "KMSAccessDenied", "InvalidKeyUsageException": "KMSInvalidState"}
-        try:
-            self.runtime.invoke("kms", "GenerateDataKey", {"KeyId": key, "KeySpec": "AES_256"},
-                                parent=ctx, via="sns.amazonaws.com")
-        except AwsError as exc:
-            code = codes.get(exc.code, "KMSOptInRequired" if exc.code == "NotImplemented" else "KMSInvalidState")
-            raise error(code, exc.message, status=400) from None
-
-    def _wanted(self, sub: dict[str, Any], request: dict[str, Any]) -> bool:
-        policy = sub["Attributes"].get("FilterPolicy")
-        if not policy:
-            return True
-        scope = sub["Attributes"].get("FilterPolicyScope") or "MessageAttributes"
-        return filters.matches(policy, scope, request["Message"], request.get("MessageAttributes") or {})
-
-    def _envelope(self, ctx: RequestContext, doc: dict[str, Any], sub: dict[str, Any], message_id: str,
-                  request: dict[str, Any]) -> dict[str, Any]:
-        body: dict[str, Any] = {"Type": "Notification", "MessageId": message_id, "TopicArn": doc["arn"]}
-        if request.get("Subject"):
-            body["Subject"] = request["Subject"]
-        body["Message"] = request["Message"]
-        body["Timestamp"] = ctx.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        body["UnsubscribeURL"] = f"https://sns.{ctx.region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={sub['SubscriptionArn']}"
-        attrs = request.get("MessageAttributes") or {}
-        if attrs:
-            body["MessageAttributes"] = {k: {"Type": v.get("DataType"), "Value": v.get("StringValue")}
-                                         for k, v in attrs.items()}
-        return body
-
-    def _deliver(self, ctx: RequestContext, doc: dict[str, Any], sub: dict[str, Any], message_id: str,
-                 request: dict[str, Any]) -> None:
-        body = self._envelope(ctx, doc, sub, message_id, request)
-        raw = sub["Attributes"].get("RawMessageDelivery") == "true"
-        protocol = sub["Protocol"]
-        if protocol == "sqs":
-            params: dict[str, Any] = {"QueueUrl": self._queue_url(sub["Endpoint"]),
-                                      "MessageBody": request["Message"] if raw else json.dumps(body)}
-            if raw and request.get("MessageAttributes"):
-                params["MessageAttributes"] = request["MessageAttributes"]
-            if request.get("MessageGroupId"):
-                params["MessageGroupId"] = request["MessageGroupId"]
-                params["MessageDeduplicationId"] = request.get("MessageDeduplicationId") or message_id
-            try:
-                self.runtime.invoke("sqs", "SendMessage", params,
-                                    principal=Principal.service("sns.amazonaws.com", doc["account"]),
-                                    source_arn=doc["arn"], source_account=doc["account"])
-            except Exception:  # noqa: BLE001 - a failed delivery is recorded, never raised to the publisher
-                self._outbox(ctx, sub, body, "failed")
-        elif protocol in ("email", "email-json"):
-            text = json.dumps(body) if protocol == "email-json" else request["Message"]
-            mail.deliver(ctx.store, doc["account"], doc["region"], message_id + sub["SubscriptionArn"][-8:], {
-                "to": sub["Endpoint"], "subject": request.get("Subject") or "AWS Notification Message",
-                "body": text, "time": ctx.time(), "TopicArn": doc["arn"], "MessageId": message_id})
-        else:
-            self._outbox(ctx, sub, body, "failed" if protocol == "lambda" else "delivered")
-
-    def _outbox(self, ctx: RequestContext, sub: dict[str, Any], body: dict[str, Any], status: str) -> None:
-        arn = f"mamori:sns-outbox:{uuid.uuid4()}"
-        ctx.store.put(arn, {"subscription": sub["SubscriptionArn"], "protocol": sub["Protocol"],
-                            "endpoint": sub["Endpoint"], "status": status, "body": body},
-                      kind="sns-outbox", account_id=ctx.account_id, region=ctx.region)
-
-    def _queue_url(self, queue_arn: str) -> str:
-        _, _, _, region, account, name = queue_arn.split(":", 5)
-        return f"https://sqs.{region}.amazonaws.com/{account}/{name}"
-
     # -- tags -------------------------------------------------------------------------
 
     def tag_resource(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         doc = self._topic(ctx, request.get("ResourceArn"))
-        ctx.authorize("sns:TagResource", doc["arn"], {})
-        doc["Tags"].update({t["Key"]: t["Value"] for t in request.get("Tags") or []})
+        tags = {t["Key"]: t["Value"] for t in request.get("Tags") or []}
+        ctx.authorize("sns:TagResource", doc["arn"], tag_keys(tags))
+        doc["Tags"].update(tags)
         if len(doc["Tags"]) > 50:
             raise error("TagLimitExceeded", "Could not complete request: tag quota of per resource exceeded", status=400)
         self._save_topic(ctx, doc)
@@ -460,7 +305,7 @@ class SnsProvider(Provider):
 
     def untag_resource(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         doc = self._topic(ctx, request.get("ResourceArn"))
-        ctx.authorize("sns:UntagResource", doc["arn"], {})
+        ctx.authorize("sns:UntagResource", doc["arn"], {"aws:TagKeys": list(request.get("TagKeys") or [])})
         for key in request.get("TagKeys") or []:
             doc["Tags"].pop(key, None)
         self._save_topic(ctx, doc)

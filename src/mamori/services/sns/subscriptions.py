@@ -1,0 +1,306 @@
+"""Subscriptions (mixed into the provider): subscribe, confirm, unsubscribe, lists and
+subscription attributes.
+
+Subscription doc: kind "sns-subscription", keyed by its ARN, {"TopicArn", "Protocol",
+"Endpoint", "Owner", "pending", "Attributes", "tokenExpires", "authenticated"}; the
+confirmation token is sealed as the resource's secret.
+
+Confirmation: email and email-json get a mail, http/https a signed
+SubscriptionConfirmation POST whose SubscribeURL points back at mamori
+(`<endpoint>/?Action=ConfirmSubscription&TopicArn=...&Token=...`): a plain GET
+confirms, unsigned, as in AWS (the gateway lets ConfirmSubscription and Unsubscribe
+through without a signature; the token is the credential). Tokens expire after three
+days. The UnsubscribeURL works the same way unless the subscription was confirmed with
+AuthenticateOnUnsubscribe=true. Unsubscribing an http/s endpoint sends it an
+UnsubscribeConfirmation whose SubscribeURL restores the subscription.
+https://docs.aws.amazon.com/sns/latest/api/API_ConfirmSubscription.html
+https://docs.aws.amazon.com/sns/latest/dg/http-subscription-confirmation-json.html
+https://docs.aws.amazon.com/sns/latest/dg/http-unsubscribe-confirmation-json.html
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from typing import Any
+
+from mamori.errors import AccessDenied, error
+from mamori.gateway.context import RequestContext
+from mamori.services.sns import delivery_policy, filters, mail
+from mamori.services.sns.delivery import timestamp
+
+SUB = "sns-subscription"
+UNSUBSCRIBED = "sns-unsubscribed"
+PROTOCOLS = {"http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose"}
+PENDING = {"email", "email-json", "http", "https"}
+RAW_PROTOCOLS = {"http", "https", "sqs", "firehose"}
+SUB_ATTRIBUTES = {"DeliveryPolicy", "FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "RedrivePolicy",
+                  "SubscriptionRoleArn", "ReplayPolicy"}
+TOKEN_LIFETIME = 3 * 86400  # confirmation tokens are valid for three days
+
+
+def _invalid(message: str) -> Exception:
+    return error("InvalidParameter", message, status=400)
+
+
+def _not_found(message: str) -> Exception:
+    return error("NotFound", message, status=404)
+
+
+class SubscriptionsMixin:
+    runtime: Any
+
+    # -- validation ------------------------------------------------------------------
+
+    def _check_endpoint(self, ctx: RequestContext, topic: dict[str, Any], protocol: str, endpoint: str) -> str:
+        fifo = topic["Attributes"].get("FifoTopic") == "true"
+        if protocol not in PROTOCOLS:
+            raise _invalid("Invalid parameter: Amazon SNS does not support this protocol string: " + protocol)
+        if fifo and protocol not in ("sqs", "firehose"):
+            # FIFO topics deliver to SQS queues (and Firehose) only
+            # (https://docs.aws.amazon.com/sns/latest/dg/fifo-topic-subscriptions.html)
+            raise _invalid(f"Invalid parameter: Invalid protocol type: {protocol}")
+        if protocol in ("http", "https") and not endpoint.lower().startswith(protocol + "://"):
+            raise _invalid("Invalid parameter: Endpoint must match the specified protocol")
+        if protocol == "sqs":
+            if not endpoint.startswith("arn:aws:sqs:") or len(endpoint.split(":")) != 6:
+                raise _invalid("Invalid parameter: SQS endpoint ARN")
+            if endpoint.endswith(".fifo") and not fifo:
+                raise _invalid("Invalid parameter: Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be "
+                               "subscribed to standard SNS topics")
+        if protocol in ("email", "email-json") and ("@" not in endpoint or endpoint.startswith("@")):
+            raise _invalid("Invalid parameter: Email address")
+        if protocol == "sms":
+            from mamori.services.sns.sms import normalize
+
+            endpoint = normalize(endpoint, "SMS endpoint")
+        if protocol == "application":
+            doc = ctx.store.get(endpoint)
+            if doc is None or doc.get("kind") != "platform-endpoint":
+                raise _invalid("Invalid parameter: Application endpoint arn invalid:" + endpoint)
+        if protocol == "lambda" and not endpoint.startswith("arn:aws:lambda:"):
+            raise _invalid("Invalid parameter: Lambda endpoint ARN")
+        if protocol == "firehose" and not endpoint.startswith("arn:aws:firehose:"):
+            raise _invalid("Invalid parameter: Firehose endpoint ARN")
+        return endpoint
+
+    def _check_sub_attribute(self, topic: dict[str, Any] | None, protocol: str, name: str, value: str) -> None:
+        if name not in SUB_ATTRIBUTES:
+            raise _invalid("Invalid parameter: AttributeName")
+        if name == "FilterPolicy" and value:
+            problem = filters.validate(value)
+            if problem:
+                raise _invalid(f"Invalid parameter: FilterPolicy: {problem}")
+        if name == "FilterPolicyScope" and value not in ("MessageAttributes", "MessageBody"):
+            raise _invalid("Invalid parameter: FilterPolicyScope: Invalid value [" + value + "]. "
+                           "Please use either MessageBody or MessageAttributes")
+        if name == "RawMessageDelivery":
+            if value.lower() not in ("true", "false"):
+                raise _invalid("Invalid parameter: RawMessageDelivery")
+            if protocol not in RAW_PROTOCOLS:
+                raise _invalid(f"Invalid parameter: Attributes Reason: Delivery protocol [{protocol}] does not "
+                               "support raw message delivery.")
+        if name == "DeliveryPolicy" and value:
+            try:
+                delivery_policy.check_subscription_policy(value)
+            except delivery_policy.PolicyError as exc:
+                raise _invalid(f"Invalid parameter: DeliveryPolicy: {exc}") from None
+        if name == "RedrivePolicy" and value:
+            try:
+                target = json.loads(value)["deadLetterTargetArn"]
+            except (ValueError, KeyError, TypeError):
+                raise _invalid("Invalid parameter: RedrivePolicy: Redrive policy is not a valid JSON object with "
+                               "deadLetterTargetArn") from None
+            if not isinstance(target, str) or not target.startswith("arn:aws:sqs:") or len(target.split(":")) != 6:
+                raise _invalid("Invalid parameter: RedrivePolicy: deadLetterTargetArn is an invalid arn")
+            fifo = topic is not None and topic["Attributes"].get("FifoTopic") == "true"
+            if fifo != target.endswith(".fifo"):
+                raise _invalid("Invalid parameter: RedrivePolicy: must use a queue of the same type as the topic "
+                               "(FIFO topics use FIFO queues, standard topics standard queues)")
+        if name == "SubscriptionRoleArn" and protocol != "firehose":
+            raise _invalid("Invalid parameter: SubscriptionRoleArn is only for firehose subscriptions")
+
+    # -- subscribe -------------------------------------------------------------------
+
+    def subscribe(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        topic = self._topic(ctx, request.get("TopicArn"))
+        protocol = (request.get("Protocol") or "").lower()
+        endpoint = request.get("Endpoint") or ""
+        self._authorize(ctx, "sns:Subscribe", topic, {"sns:Endpoint": endpoint, "sns:Protocol": protocol})
+        endpoint = self._check_endpoint(ctx, topic, protocol, endpoint)
+        attrs = {k: str(v) for k, v in (request.get("Attributes") or {}).items()}
+        for name, value in attrs.items():
+            self._check_sub_attribute(topic, protocol, name, value)
+        if protocol == "firehose" and not attrs.get("SubscriptionRoleArn"):
+            raise _invalid("Invalid parameter: SubscriptionRoleArn is required for firehose subscriptions")
+        for sub in self._subs(ctx, topic["arn"]):
+            if sub["Protocol"] == protocol and sub["Endpoint"] == endpoint:
+                shown = sub["SubscriptionArn"]
+                if sub.get("pending") and not request.get("ReturnSubscriptionArn"):
+                    shown = "pending confirmation"
+                return {"SubscriptionArn": shown}
+        sub_arn = f"{topic['arn']}:{uuid.uuid4()}"
+        pending = protocol in PENDING
+        token = secrets.token_hex(64)
+        sub = {"SubscriptionArn": sub_arn, "TopicArn": topic["arn"], "Protocol": protocol, "Endpoint": endpoint,
+               "Owner": ctx.account_id, "pending": pending, "Attributes": attrs,
+               "tokenExpires": ctx.time() + TOKEN_LIFETIME, "authenticated": False}
+        ctx.store.put(sub_arn, sub, kind=SUB, account_id=topic["account"], region=topic["region"],
+                      secret=token.encode())
+        if pending:
+            self._send_confirmation(ctx, topic, sub, token)
+        shown = sub_arn if (not pending or request.get("ReturnSubscriptionArn")) else "pending confirmation"
+        return {"SubscriptionArn": shown}
+
+    def _send_confirmation(self, ctx: RequestContext, topic: dict[str, Any], sub: dict[str, Any], token: str,
+                           kind: str = "SubscriptionConfirmation") -> None:
+        url = self.subscribe_url(topic["arn"], token)
+        if kind == "SubscriptionConfirmation":
+            text = (f"You have chosen to subscribe to the topic {topic['arn']}.\n"
+                    "To confirm the subscription, visit the SubscribeURL included in this message.")
+        else:
+            text = (f"You have chosen to deactivate subscription {sub['SubscriptionArn']}.\n"
+                    "To cancel this operation and restore the subscription, visit the SubscribeURL included "
+                    "in this message.")
+        if sub["Protocol"] in ("http", "https"):
+            message = {"Type": kind, "MessageId": str(uuid.uuid4()), "Token": token, "TopicArn": topic["arn"],
+                       "Message": text, "SubscribeURL": url, "Timestamp": timestamp(ctx.now())}
+            self.http.enqueue(topic=topic, sub=sub, message=message)
+        elif kind == "SubscriptionConfirmation":
+            name = topic["Attributes"].get("DisplayName") or "AWS Notifications"
+            mail.deliver(ctx.store, topic["account"], topic["region"], str(uuid.uuid4()), {
+                "to": sub["Endpoint"], "subject": "AWS Notification - Subscription Confirmation",
+                "body": f"You have chosen to subscribe to the topic: {topic['arn']}\n"
+                        f"To confirm this subscription, click or visit the link below:\n{url}\n"
+                        f"Sent by {name}.\nToken={token}",
+                "time": ctx.time(), "TopicArn": topic["arn"]})
+
+    # -- confirm ---------------------------------------------------------------------
+
+    def confirm_subscription(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        topic_arn = request.get("TopicArn") or ""
+        token = request.get("Token") or ""
+        anonymous = ctx.principal.type == "Anonymous"
+        if anonymous:
+            ctx.no_authorization_required("sns:ConfirmSubscription",
+                                          "the confirmation token sent to the endpoint authenticates the call")
+        else:
+            ctx.authorize("sns:ConfirmSubscription", topic_arn or "*", {})
+        topic = ctx.store.get(topic_arn) if topic_arn else None
+        if topic is None or topic.get("kind") != "topic":
+            raise _not_found("Topic does not exist")
+        for sub in self._subs(ctx, topic_arn):
+            secret = ctx.store.get_secret(sub["SubscriptionArn"])
+            if secret is None or not secrets.compare_digest(secret, token.encode()):
+                continue
+            if sub.get("pending"):
+                if ctx.time() > sub.get("tokenExpires", float("inf")):
+                    raise _invalid("Invalid token")
+                sub["pending"] = False
+                sub["authenticated"] = not anonymous
+                if str(request.get("AuthenticateOnUnsubscribe", "")).lower() == "true" and not anonymous:
+                    sub["authenticateOnUnsubscribe"] = True
+                ctx.store.put(sub["SubscriptionArn"], sub, kind=SUB, account_id=topic["account"],
+                              region=topic["region"])
+            return {"SubscriptionArn": sub["SubscriptionArn"]}
+        for gone in ctx.store.list(UNSUBSCRIBED, account_id=topic["account"], region=topic["region"]):
+            secret = ctx.store.get_secret(f"mamori:sns-unsubscribed:{gone['SubscriptionArn']}")
+            if gone["TopicArn"] == topic_arn and secret is not None and secrets.compare_digest(secret, token.encode()):
+                with ctx.store.transaction():
+                    ctx.store.delete(f"mamori:sns-unsubscribed:{gone['SubscriptionArn']}")
+                    ctx.store.put(gone["SubscriptionArn"], dict(gone, pending=False), kind=SUB,
+                                  account_id=topic["account"], region=topic["region"], secret=secret)
+                return {"SubscriptionArn": gone["SubscriptionArn"]}
+        raise _invalid("Invalid token")
+
+    # -- unsubscribe -----------------------------------------------------------------
+
+    def _sub(self, ctx: RequestContext, arn: str | None) -> dict[str, Any]:
+        sub = ctx.store.get(arn or "")
+        if sub is None or "Protocol" not in sub:
+            raise _not_found("Subscription does not exist")
+        return sub
+
+    def unsubscribe(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        arn = request.get("SubscriptionArn") or ""
+        sub = ctx.store.get(arn)
+        if ctx.principal.type == "Anonymous" and not (sub or {}).get("authenticateOnUnsubscribe"):
+            ctx.no_authorization_required("sns:Unsubscribe",
+                                          "AWS lets whoever holds the UnsubscribeURL unsubscribe the endpoint")
+        else:
+            try:
+                ctx.authorize("sns:Unsubscribe", arn or "*", {})
+            except AccessDenied as exc:
+                raise error("AuthorizationError", exc.message, status=403) from None
+        sub = self._sub(ctx, arn)
+        parts = arn.split(":")
+        topic = ctx.store.get(sub["TopicArn"])
+        if sub["Protocol"] in ("http", "https") and topic is not None and not sub.get("pending"):
+            token = secrets.token_hex(64)
+            with ctx.store.transaction():
+                ctx.store.delete(arn)
+                ctx.store.put(f"mamori:sns-unsubscribed:{arn}", sub, kind=UNSUBSCRIBED, account_id=parts[4],
+                              region=parts[3], secret=token.encode())
+            self._send_confirmation(ctx, topic, sub, token, "UnsubscribeConfirmation")
+        else:
+            ctx.store.delete(arn)
+        return {}
+
+    # -- lists and attributes --------------------------------------------------------
+
+    def _public(self, sub: dict[str, Any]) -> dict[str, Any]:
+        return {"SubscriptionArn": "PendingConfirmation" if sub.get("pending") else sub["SubscriptionArn"],
+                "Owner": sub["Owner"], "Protocol": sub["Protocol"], "Endpoint": sub["Endpoint"],
+                "TopicArn": sub["TopicArn"]}
+
+    def list_subscriptions(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        from mamori.services.sns.provider import page
+
+        ctx.authorize("sns:ListSubscriptions", f"arn:aws:sns:{ctx.region}:{ctx.account_id}:*", {})
+        items, token = page([self._public(s) for s in self._subs(ctx)], request.get("NextToken"))
+        out: dict[str, Any] = {"Subscriptions": items}
+        if token:
+            out["NextToken"] = token
+        return out
+
+    def list_subscriptions_by_topic(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        from mamori.services.sns.provider import page
+
+        topic = self._topic(ctx, request.get("TopicArn"))
+        self._authorize(ctx, "sns:ListSubscriptionsByTopic", topic)
+        items, token = page([self._public(s) for s in self._subs(ctx, topic["arn"])], request.get("NextToken"))
+        out: dict[str, Any] = {"Subscriptions": items}
+        if token:
+            out["NextToken"] = token
+        return out
+
+    def get_subscription_attributes(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        arn = request.get("SubscriptionArn") or ""
+        ctx.authorize("sns:GetSubscriptionAttributes", arn or "*", {})
+        sub = self._sub(ctx, arn)
+        attrs = {"SubscriptionArn": sub["SubscriptionArn"], "TopicArn": sub["TopicArn"],
+                 "Owner": sub["Owner"], "Protocol": sub["Protocol"], "Endpoint": sub["Endpoint"],
+                 "PendingConfirmation": str(bool(sub.get("pending"))).lower(),
+                 "ConfirmationWasAuthenticated": str(bool(sub.get("authenticated"))).lower(),
+                 "RawMessageDelivery": "false"}
+        attrs.update(sub["Attributes"])
+        if sub["Protocol"] in ("http", "https"):
+            topic = ctx.store.get(sub["TopicArn"]) or {"Attributes": {}}
+            attrs["EffectiveDeliveryPolicy"] = json.dumps(delivery_policy.subscription_effective(
+                topic["Attributes"].get("DeliveryPolicy"), sub["Attributes"].get("DeliveryPolicy")))
+        return {"Attributes": attrs}
+
+    def set_subscription_attributes(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        arn = request.get("SubscriptionArn") or ""
+        ctx.authorize("sns:SetSubscriptionAttributes", arn or "*", {})
+        sub = self._sub(ctx, arn)
+        name, value = request["AttributeName"], request.get("AttributeValue") or ""
+        self._check_sub_attribute(ctx.store.get(sub["TopicArn"]), sub["Protocol"], name, value)
+        if value == "" and name != "RawMessageDelivery":
+            sub["Attributes"].pop(name, None)
+        else:
+            sub["Attributes"][name] = value.lower() if name == "RawMessageDelivery" else value
+        parts = arn.split(":")
+        ctx.store.put(arn, sub, kind=SUB, account_id=parts[4], region=parts[3])
+        return {}
