@@ -57,10 +57,11 @@ def test_group_lifecycle(logs):
     logs.tag_resource(resourceArn=arn, tags={"x": "1"})
     logs.untag_resource(resourceArn=arn, tagKeys=["env"])
     assert logs.list_tags_for_resource(resourceArn=arn)["tags"] == {"x": "1"}
+    # A key that does not exist is refused (working keys: test_logs_kms.py).
     key = "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    logs.associate_kms_key(logGroupName=name, kmsKeyId=key)
-    assert logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"][0]["kmsKeyId"] == key
-    logs.disassociate_kms_key(logGroupName=name)
+    with pytest.raises(ClientError) as exc:
+        logs.associate_kms_key(logGroupName=name, kmsKeyId=key)
+    assert code(exc) == "InvalidParameterException"
     assert "kmsKeyId" not in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"][0]
     logs.put_log_group_deletion_protection(logGroupIdentifier=name, deletionProtectionEnabled=True)
     with pytest.raises(ClientError) as exc:
@@ -123,7 +124,9 @@ def test_put_log_events_validation(logs, group, mamori_clock):
         {"timestamp": now - 14 * 86400_000 + 60_000, "message": "ok1"},
         {"timestamp": now - 14 * 86400_000 + 60_001, "message": "ok2"},
     ])
-    assert out["rejectedLogEventsInfo"] == {"tooOldLogEventEndIndex": 1}
+    # The end indexes are exclusive: AWS answers {"tooOldLogEventEndIndex": 1} for one
+    # too-old event (https://github.com/aws/aws-for-fluent-bit/issues/523).
+    assert out["rejectedLogEventsInfo"] == {"tooOldLogEventEndIndex": 2}
     out = logs.put_log_events(logGroupName=group, logStreamName="s1", logEvents=[
         {"timestamp": now, "message": "ok3"}, {"timestamp": now + 3 * 3600_000, "message": "new"}])
     assert out["rejectedLogEventsInfo"] == {"tooNewLogEventStartIndex": 1}
@@ -132,7 +135,7 @@ def test_put_log_events_validation(logs, group, mamori_clock):
     logs.put_retention_policy(logGroupName=group, retentionInDays=1)
     out = logs.put_log_events(logGroupName=group, logStreamName="s1", logEvents=[
         {"timestamp": now - 2 * 86400_000, "message": "expired"}, {"timestamp": now, "message": "ok4"}])
-    assert out["rejectedLogEventsInfo"] == {"expiredLogEventEndIndex": 0}
+    assert out["rejectedLogEventsInfo"] == {"expiredLogEventEndIndex": 1}
 
 
 def test_get_log_events_paging(logs, group, mamori_clock):

@@ -9,7 +9,19 @@ and Logs Insights (queries compiled to SQL) read. One row per event:
   log_stream      the log stream name
   ts              the event's timestamp, milliseconds since the epoch
   ingestion_time  when mamori accepted it (mamori clock), milliseconds
-  message         the event text
+  message         the event text ('' for an event sealed with a KMS data key: a real
+                  event's message is never empty, PutLogEvents requires 1 character)
+
+Events of a log group with a KMS key are sealed: `log_events_sealed` holds, by the same
+id, the name of the group's data key that sealed it and nonce || AES-GCM ciphertext+tag
+of the message (associated data: the log group ARN). The data keys themselves (their
+KMS ciphertext) live with the log group in the resource store; plaintext data keys only
+ever pass through memory. Readers of sealed events hand in the plaintext data keys they
+got from KMS: `unseal()` for the Logs API, `prepare_query()` for Logs Insights.
+
+Ingestion is one vectorized INSERT per PutLogEvents (two lists unnested side by side);
+ids come from a counter kept on the telemetry store, started from the table's max(id)
+the first time it is needed in a process.
 
 Only this module (and the SQL the Insights compiler emits against this table) touches
 it; the Logs provider goes through the functions here.
@@ -19,9 +31,12 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+import os
+from typing import Any, Callable
 
 TABLE = "log_events"
+SEALED = "log_events_sealed"
+NONCE = 12  # bytes of AES-GCM nonce in front of each sealed message
 
 DDL = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -34,17 +49,29 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     ingestion_time BIGINT NOT NULL,
     message VARCHAR NOT NULL
 );
+CREATE TABLE IF NOT EXISTS {SEALED} (
+    id BIGINT NOT NULL,
+    account VARCHAR NOT NULL,
+    region VARCHAR NOT NULL,
+    log_group VARCHAR NOT NULL,
+    log_stream VARCHAR NOT NULL,
+    ts BIGINT NOT NULL,
+    data_key VARCHAR NOT NULL,
+    sealed BLOB NOT NULL
+);
 """
 
 
 def ensure(telemetry: Any) -> None:
-    """Create the table (once per process) and clear it on `mamori reset`."""
+    """Create the tables (once per process) and clear them on `mamori reset`."""
     if "logs" in getattr(telemetry, "_schemas", ()):
         return
     telemetry.schema("logs", DDL)
 
     def clear() -> None:
-        telemetry.connection().execute(f"DELETE FROM {TABLE}")
+        conn = telemetry.connection()
+        conn.execute(f"DELETE FROM {TABLE}")
+        conn.execute(f"DELETE FROM {SEALED}")
 
     telemetry.on_reset(clear)
 
@@ -66,32 +93,146 @@ def parse_pointer(ptr: str) -> tuple[str, str, str, int] | None:
 
 # -- the Logs API's reads and writes ---------------------------------------------------------
 #
-# Column order of the rows below: (id, ts, ingestion_time, message).
+# Column order of the rows read below: (id, stream, ts, ingestion_time, message).
 
-def _next_ids(conn: Any, telemetry: Any, count: int) -> int:
-    """First of `count` fresh ids: read from the table under the lock, so that any other
-    writer of the table (and a restart) can never hand out an id twice."""
-    return int(conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {TABLE}").fetchone()[0])
+def _reserve_ids(conn: Any, telemetry: Any, count: int) -> int:
+    """First of `count` fresh ids (call holding the lock). The counter lives on the
+    telemetry store; a process starts it after the largest id stored, so that neither
+    a restart nor another writer of the table hands out an id twice."""
+    first = getattr(telemetry, "_logs_next_id", None)
+    if first is None:
+        first = int(conn.execute(
+            f"SELECT greatest((SELECT coalesce(max(id), 0) FROM {TABLE}), "
+            f"(SELECT coalesce(max(id), 0)  FROM {SEALED})) + 1").fetchone()[0])
+    telemetry._logs_next_id = first + count
+    return first
 
 
 def append(telemetry: Any, account: str, region: str, log_group: str, log_stream: str,
-           events: list[tuple[int, str]], ingestion_time: int) -> list[int]:
-    """Insert a batch of (timestamp ms, message) in one vectorized statement; returns ids."""
+           stamps: list[int], messages: list[str], ingestion_time: int, *,
+           seal: tuple[str, bytes, bytes] | None = None) -> int:
+    """Insert a batch (timestamps in ms, messages, same length) with one statement;
+    returns the id of the last event (0 for an empty batch).
+
+    seal = (data key name, plaintext data key, associated data): the messages are
+    stored sealed with AES-GCM under that key instead of in clear."""
     ensure(telemetry)
-    if not events:
-        return []
+    n = len(stamps)
+    if not n:
+        return 0
     with telemetry.lock:
         conn = telemetry.connection()
-        first = _next_ids(conn, telemetry, len(events))
-        # One statement for the whole batch: the ids come from range(), the columns
-        # from two lists (unnest() side by side zips them).
-        conn.execute(
-            f"INSERT INTO {TABLE} SELECT unnest(range(?, ?)), ?, ?, ?, ?, unnest(?::BIGINT[]), ?, "
-            "unnest(?::VARCHAR[])",
-            [first, first + len(events), account, region, log_group, log_stream, [e[0] for e in events],
-             ingestion_time, [e[1] for e in events]],
-        )
-        return list(range(first, first + len(events)))
+        first = _reserve_ids(conn, telemetry, n)
+        if seal is None:
+            conn.execute(
+                f"INSERT INTO {TABLE} SELECT ? + row_number() OVER () - 1, ?, ?, ?, ?, b.ts, ?, b.m "
+                "FROM (SELECT unnest(?::BIGINT[]) AS ts, unnest(?::VARCHAR[]) AS m) b",
+                [first, account, region, log_group, log_stream, ingestion_time, stamps, messages])
+            return first + n - 1
+        name, key, aad = seal
+        sealed = _seal(key, aad, messages)
+        conn.execute("BEGIN")
+        try:
+            conn.execute(
+                f"INSERT INTO {TABLE} SELECT ? + row_number() OVER () - 1, ?, ?, ?, ?, b.ts, ?, '' "
+                "FROM (SELECT unnest(?::BIGINT[]) AS ts) b",
+                [first, account, region, log_group, log_stream, ingestion_time, stamps])
+            conn.execute(
+                f"INSERT INTO {SEALED} SELECT ? + row_number() OVER () - 1, ?, ?, ?, ?, b.ts, ?, b.s "
+                "FROM (SELECT unnest(?::BIGINT[]) AS ts, unnest(?::BLOB[]) AS s) b",
+                [first, account, region, log_group, log_stream, name, stamps, sealed])
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+        return first + n - 1
+
+
+def _seal(key: bytes, aad: bytes, messages: list[str]) -> list[bytes]:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    encrypt = AESGCM(key).encrypt
+    nonces = os.urandom(NONCE * len(messages))  # one random nonce per event
+    out = []
+    for i, message in enumerate(messages):
+        nonce = nonces[i * NONCE:(i + 1) * NONCE]
+        out.append(nonce + encrypt(nonce, message.encode("utf-8"), aad))
+    return out
+
+
+def _open(key: bytes, aad: bytes, blob: bytes) -> str:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM(key).decrypt(blob[:NONCE], blob[NONCE:], aad).decode("utf-8")
+
+
+def sealed_keys(telemetry: Any, account: str, region: str, log_groups: list[str], *,
+                start: int | None = None, end: int | None = None) -> dict[str, set[str]]:
+    """log group -> names of the data keys that sealed its stored events (in [start, end]
+    when given): which keys a reader has to ask KMS for."""
+    ensure(telemetry)
+    sql = (f"SELECT DISTINCT log_group, data_key FROM {SEALED} WHERE account = ? AND region = ? "
+           "AND list_contains(?::VARCHAR[], log_group)")
+    args: list[Any] = [account, region, log_groups]
+    if start is not None:
+        sql += " AND ts >= ?"
+        args.append(start)
+    if end is not None:
+        sql += " AND ts <= ?"
+        args.append(end)
+    with telemetry.lock:
+        rows = telemetry.connection().execute(sql, args).fetchall()
+    out: dict[str, set[str]] = {}
+    for group, name in rows:
+        out.setdefault(group, set()).add(name)
+    return out
+
+
+def unseal(telemetry: Any, account: str, region: str, log_group: str, rows: list[tuple],
+           keys: Callable[[set[str]], dict[str, bytes]], aad: bytes) -> list[tuple]:
+    """Rows as `read` returns them, with the messages of sealed events opened. `keys`
+    gets the names of the data keys needed and returns their plaintext (or raises the
+    error KMS gave: a disabled key fails the read, as in AWS)."""
+    ids = [r[0] for r in rows if r[4] == ""]
+    if not ids:
+        return rows
+    with telemetry.lock:
+        found = telemetry.connection().execute(
+            f"SELECT id, data_key, sealed FROM {SEALED} WHERE account = ? AND region = ? AND log_group = ? "
+            "AND list_contains(?::BIGINT[], id)", [account, region, log_group, ids]).fetchall()
+    if not found:
+        return rows
+    plain = keys({name for _, name, _ in found})
+    opened = {i: _open(plain[name], aad, bytes(blob)) for i, name, blob in found}
+    return [r if r[0] not in opened else (*r[:4], opened[r[0]]) for r in rows]
+
+
+def prepare_query(cursor: Any, account: str, region: str, log_groups: list[str], start: int, end: int,
+                  keys: dict[tuple[str, str], bytes], aad: Callable[[str], bytes]) -> None:
+    """For Logs Insights over log groups with sealed events: on `cursor` (a connection of
+    the query's own), a temporary table named like the events table, holding the
+    groups' events in [start, end] with sealed messages opened, shadows the stored
+    table (DuckDB looks in the temp schema first), so the compiled SQL runs unchanged.
+    `keys`: (log group, data key name) -> plaintext data key (sealed_keys() says which
+    are needed); `aad(group)` the associated data the group's events were sealed with.
+    Nothing is created when no event in range is sealed."""
+    rows = cursor.execute(
+        f"SELECT id, log_group, data_key, sealed FROM {SEALED} WHERE account = ? AND region = ? "
+        "AND list_contains(?::VARCHAR[], log_group) AND ts >= ? AND ts <= ?",
+        [account, region, log_groups, start, end]).fetchall()
+    if not rows:
+        return
+    ids, messages = [], []
+    for event_id, group, name, blob in rows:
+        ids.append(event_id)
+        messages.append(_open(keys[(group, name)], aad(group), bytes(blob)))
+    cursor.execute(
+        f"CREATE OR REPLACE TEMP TABLE {TABLE} AS SELECT * FROM main.{TABLE} WHERE account = ? AND region = ? "
+        "AND list_contains(?::VARCHAR[], log_group) AND ts >= ? AND ts <= ?",
+        [account, region, log_groups, start, end])
+    cursor.execute(
+        f"UPDATE temp.{TABLE} AS e SET message = o.m FROM (SELECT unnest(?::BIGINT[]) AS id, "
+        "unnest(?::VARCHAR[]) AS m) o WHERE e.id = o.id", [ids, messages])
 
 
 def read(telemetry: Any, account: str, region: str, log_group: str, *, streams: list[str] | None = None,
@@ -101,7 +242,8 @@ def read(telemetry: Any, account: str, region: str, log_group: str, *, streams: 
          contains: list[str] | None = None) -> list[tuple[int, str, int, int, str]]:
     """Events of a group as (id, stream, ts, ingestion_time, message), ordered by (ts, id).
     `after`/`before` are (ts, id) cursors; `end` is exclusive as in GetLogEvents;
-    `contains` are substrings every returned message has (case-sensitive)."""
+    `contains` are substrings every returned message has (case-sensitive; leave it out
+    for groups with sealed events, whose stored message is empty)."""
     ensure(telemetry)
     sql = [f"SELECT id, log_stream, ts, ingestion_time, message FROM {TABLE} "
            "WHERE account = ? AND region = ? AND log_group = ?"]
@@ -144,29 +286,36 @@ def get(telemetry: Any, account: str, region: str, log_group: str, event_id: int
 
 
 def stream_stats(telemetry: Any, account: str, region: str, log_group: str) -> dict[str, tuple[int, int, int, int]]:
-    """stream -> (first ts, last ts, last ingestion time, stored bytes)."""
+    """stream -> (first ts, last ts, last ingestion time, stored bytes). Sealed events
+    count their ciphertext without nonce and tag (the length of the message)."""
     ensure(telemetry)
     with telemetry.lock:
-        rows = telemetry.connection().execute(
+        conn = telemetry.connection()
+        rows = conn.execute(
             f"SELECT log_stream, min(ts), max(ts), max(ingestion_time), sum(strlen(message)) FROM {TABLE} "
             "WHERE account = ? AND region = ? AND log_group = ? GROUP BY log_stream",
             [account, region, log_group]).fetchall()
-    return {r[0]: (r[1], r[2], r[3], int(r[4] or 0)) for r in rows}
+        sealed = dict(conn.execute(
+            f"SELECT log_stream, sum(octet_length(sealed) - {NONCE + 16}) FROM {SEALED} "
+            "WHERE account = ? AND region = ? AND log_group = ? GROUP BY log_stream",
+            [account, region, log_group]).fetchall())
+    return {r[0]: (r[1], r[2], r[3], int(r[4] or 0) + int(sealed.get(r[0]) or 0)) for r in rows}
 
 
 def delete(telemetry: Any, account: str, region: str, log_group: str, *, stream: str | None = None,
            older_than: int | None = None) -> int:
     """Delete a group's events (one stream's, or those with ts < older_than)."""
     ensure(telemetry)
-    sql = f"DELETE FROM {TABLE} WHERE account = ? AND region = ? AND log_group = ?"
+    where = "WHERE account = ? AND region = ? AND log_group = ?"
     args: list[Any] = [account, region, log_group]
     if stream is not None:
-        sql += " AND log_stream = ?"
+        where += " AND log_stream = ?"
         args.append(stream)
     if older_than is not None:
-        sql += " AND ts < ?"
+        where += " AND ts < ?"
         args.append(older_than)
     with telemetry.lock:
-        cur = telemetry.connection().execute(sql, args)
-        row = cur.fetchone()
+        conn = telemetry.connection()
+        conn.execute(f"DELETE FROM {SEALED} {where}", args)
+        row = conn.execute(f"DELETE FROM {TABLE} {where}", args).fetchone()
         return int(row[0]) if row else 0

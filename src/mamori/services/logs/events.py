@@ -8,6 +8,9 @@ https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogE
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from itertools import islice
+from operator import le
 from typing import Any
 
 from mamori.errors import error
@@ -23,6 +26,7 @@ from mamori.services.logs.common import (
     resource_tag_keys,
     stream_arn,
 )
+from mamori.services.logs import encryption
 from mamori.services.logs.masking import masker
 from mamori.services.logs.patterns import compile_pattern
 from mamori.store import logs as events_store
@@ -37,48 +41,62 @@ CHUNK = 5_000
 
 class EventOperations:
     def put_log_events(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        """The whole batch is checked with list-wide operations (no per-event Python
+        objects): byte count from one join, order with one comparison of the stamp list,
+        the too-old / expired / too-new edges by bisection (the stamps are sorted once
+        the order check passed), then one insert."""
         group, stream = request["logGroupName"], request["logStreamName"]
         target = stream_arn(ctx, group, stream)
         ctx.authorize("logs:PutLogEvents", target, resource_policy_conditions(ctx, target))
         doc = load_group(ctx, group)
         self._stream(ctx, group, stream)
         events = request["logEvents"]
-        total = 0
-        for e in events:
-            size = len(e["message"].encode("utf-8"))
-            if size + EVENT_OVERHEAD > MAX_EVENT_BYTES:
-                raise invalid(f"Log event too large: {size + EVENT_OVERHEAD} bytes exceeds limit of {MAX_EVENT_BYTES}")
-            total += size + EVENT_OVERHEAD
+        stamps = [e["timestamp"] for e in events]
+        messages = [e["message"] for e in events]
+        joined = "".join(messages)
+        total = (len(joined) if joined.isascii() else len(joined.encode("utf-8"))) + EVENT_OVERHEAD * len(messages)
         if total > MAX_BATCH_BYTES:
+            for m in messages:  # which limit: one event's, or the batch's
+                size = len(m.encode("utf-8")) + EVENT_OVERHEAD
+                if size > MAX_EVENT_BYTES:
+                    raise invalid(f"Log event too large: {size} bytes exceeds limit of {MAX_EVENT_BYTES}")
             raise invalid(f"Upload too large: {total} bytes exceeds limit of {MAX_BATCH_BYTES}")
-        stamps = [int(e["timestamp"]) for e in events]
-        if any(b < a for a, b in zip(stamps, stamps[1:])):
+        if not all(map(le, stamps, islice(stamps, 1, None))):
             raise invalid("Log events in a single PutLogEvents request must be in chronological order.")
         now = int(ctx.time() * 1000)
         too_new_at = now + 2 * 3_600_000
         too_old_before = now - 14 * DAY_MS
-        expired_before = now - doc["retentionInDays"] * DAY_MS if doc.get("retentionInDays") else None
+        retention = doc.get("retentionInDays")
+        # Index fields of RejectedLogEventsInfo: tooNewLogEventStartIndex is inclusive, the
+        # two end indexes exclusive (one too-old event answers tooOldLogEventEndIndex 1).
+        # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_RejectedLogEventsInfo.html
         rejected: dict[str, int] = {}
-        accepted: list[tuple[int, str]] = []
-        for i, (ts, e) in enumerate(zip(stamps, events)):
-            if ts > too_new_at:
-                rejected.setdefault("tooNewLogEventStartIndex", i)
-            elif expired_before is not None and ts < expired_before:
-                rejected["expiredLogEventEndIndex"] = i
-            elif ts < too_old_before:
-                rejected["tooOldLogEventEndIndex"] = i
-            else:
-                accepted.append((ts, e["message"]))
+        lo = 0
+        if retention:
+            lo = bisect_left(stamps, now - retention * DAY_MS)
+            if lo:
+                rejected["expiredLogEventEndIndex"] = lo
+        old = bisect_left(stamps, too_old_before)
+        if old > lo:
+            rejected["tooOldLogEventEndIndex"] = old
+            lo = old
+        hi = bisect_right(stamps, too_new_at)
+        if hi < len(stamps):
+            rejected["tooNewLogEventStartIndex"] = hi
+        if hi <= lo:
+            stamps, messages = [], []
+        elif lo or hi < len(stamps):
+            stamps, messages = stamps[lo:hi], messages[lo:hi]
         # "For valid events ... the time span in a single batch cannot exceed 24 hours."
-        if accepted and accepted[-1][0] - accepted[0][0] > DAY_MS:
+        if stamps and stamps[-1] - stamps[0] > DAY_MS:
             raise invalid("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
-        ids = events_store.append(ctx.telemetry, ctx.account_id, ctx.region, group, stream, accepted, now)
-        if accepted:
-            self.publish_metric_filters(ctx, group, accepted)
-        out: dict[str, Any] = {}
-        if ids:
-            # Sequence tokens are accepted and ignored; a token is still returned.
-            out["nextSequenceToken"] = f"{ids[-1]:056d}"
+        seal = encryption.sealing_key(self.runtime, ctx, doc) if doc.get("kmsKeyId") else None
+        last = events_store.append(ctx.telemetry, ctx.account_id, ctx.region, group, stream, stamps, messages, now,
+                                   seal=seal)
+        if stamps:
+            self.publish_metric_filters(ctx, group, stamps, messages)
+        # Sequence tokens are accepted and ignored; a token is still returned.
+        out: dict[str, Any] = {"nextSequenceToken": f"{last:056d}"}
         if rejected:
             out["rejectedLogEventsInfo"] = rejected
         return out
@@ -93,6 +111,35 @@ class EventOperations:
             ctx.authorize("logs:Unmask", doc["logGroupArn"], resource_tag_keys(doc))
             return None
         return masker(policy)
+
+    def _unseal(self, ctx: RequestContext, doc: dict[str, Any], rows: list[tuple], keys: Any = None) -> list[tuple]:
+        """Open the sealed events among `rows` (groups that ever had a KMS key)."""
+        if not rows or not doc.get("_dataKeys"):
+            return rows
+        return events_store.unseal(ctx.telemetry, ctx.account_id, ctx.region, doc["logGroupName"], rows,
+                                   keys or encryption.opener(self.runtime, ctx, doc),
+                                   encryption.aad(ctx, None, doc["logGroupName"]))
+
+    def query_data_keys(self, ctx: RequestContext, groups: list[str], start_ms: int,
+                        end_ms: int) -> tuple[dict[tuple[str, str], bytes], Any]:
+        """For Logs Insights (StartQuery, on the request thread): the plaintext data keys
+        of the sealed events of `groups` in [start_ms, end_ms], asked from KMS as Logs
+        does (a disabled key fails here with the error AWS gives), and the function of
+        the associated data; both go to `store.logs.prepare_query` on the query's cursor:
+
+            keys, aad = self.query_data_keys(ctx, names, start_ms, end_ms)
+            ... in the worker: events_store.prepare_query(cur, account, region, names,
+                                                          start_ms, end_ms, keys, aad)
+        """
+        needed = events_store.sealed_keys(ctx.telemetry, ctx.account_id, ctx.region, groups,
+                                          start=start_ms, end=end_ms)
+        keys: dict[tuple[str, str], bytes] = {}
+        for group, names in needed.items():
+            doc = load_group(ctx, group)
+            for name in names:
+                keys[(group, name)] = encryption.data_key(self.runtime, ctx, doc, name)
+        region, account = ctx.region, ctx.account_id
+        return keys, lambda group: encryption.aad(region, account, group)
 
     def get_log_events(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         group = group_name(request)
@@ -117,6 +164,7 @@ class EventOperations:
             rows = events_store.read(ctx.telemetry, ctx.account_id, ctx.region, group, **args)
         else:
             rows = events_store.read(ctx.telemetry, ctx.account_id, ctx.region, group, descending=True, **args)[::-1]
+        rows = self._unseal(ctx, doc, rows)
         rows = _within_response_size(rows, keep_last=bool(token and token.startswith("b/"))
                                      or (not token and not request.get("startFromHead")))
         events = [{"timestamp": r[2], "message": mask(r[4]) if mask else r[4], "ingestionTime": r[3]} for r in rows]
@@ -148,6 +196,9 @@ class EventOperations:
                 after = (int(state["ts"]), int(state["id"]))
             except (KeyError, TypeError, ValueError):
                 raise invalid("The specified nextToken is invalid.") from None
+        sealed = bool(doc.get("_dataKeys"))
+        required = None if sealed else pattern.required  # sealed messages are not searchable in SQL
+        keys = encryption.opener(self.runtime, ctx, doc) if sealed else None
         found: list[dict[str, Any]] = []
         scanned = 0
         more = False
@@ -157,8 +208,8 @@ class EventOperations:
         while True:
             rows = events_store.read(ctx.telemetry, ctx.account_id, ctx.region, group, streams=names,
                                      stream_prefix=prefix, start=start, end=end_excl, after=last, limit=CHUNK,
-                                     contains=pattern.required)
-            for row in rows:
+                                     contains=required)
+            for row in self._unseal(ctx, doc, rows, keys):
                 last = (row[2], row[0])
                 scanned += 1
                 if pattern.kind == "all" or pattern.matches(row[4]):
@@ -176,7 +227,7 @@ class EventOperations:
         if more and last is not None:
             probe = events_store.read(ctx.telemetry, ctx.account_id, ctx.region, group, streams=names,
                                       stream_prefix=prefix, start=start, end=end_excl, after=last, limit=1,
-                                      contains=pattern.required)
+                                      contains=required)
             if probe:
                 out["nextToken"] = make_token({"ts": last[0], "id": last[1]})
         return out
@@ -194,6 +245,7 @@ class EventOperations:
         if row is None:
             raise error("ResourceNotFoundException", "The specified log record does not exist.")
         mask = self._reader(ctx, doc, bool(request.get("unmask")))
+        row = self._unseal(ctx, doc, [row])[0]
         message = mask(row[4]) if mask else row[4]
         return {"logRecord": {"@message": message, "@timestamp": str(row[2]), "@logStream": row[1],
                               "@log": f"{account}:{group}", "@ingestionTime": str(row[3]),
@@ -207,11 +259,12 @@ class EventOperations:
         https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogGroupFields.html"""
         group = group_name(request)
         ctx.authorize("logs:GetLogGroupFields", group_arn(ctx, name=group))
-        load_group(ctx, group)
+        doc = load_group(ctx, group)
         at = request.get("time")
         end = int((at if at is not None else ctx.time()) * 1000)
         rows = events_store.read(ctx.telemetry, ctx.account_id, ctx.region, group, start=end - 900_000,
                                  end=end + 1, limit=10_000, descending=True)
+        rows = self._unseal(ctx, doc, rows)
         counts: dict[str, int] = {}
         for row in rows:
             for name in _json_fields(row[4]):

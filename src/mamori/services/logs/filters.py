@@ -141,8 +141,9 @@ class FilterOperations:
     def _metric_filters(self, ctx: RequestContext) -> list[dict[str, Any]]:
         return ctx.store.list(METRIC_FILTER, account_id=ctx.account_id, region=ctx.region)
 
-    def publish_metric_filters(self, ctx: RequestContext, group: str, events: list[tuple[int, str]]) -> None:
-        """Turn accepted events into metric data for the group's metric filters."""
+    def publish_metric_filters(self, ctx: RequestContext, group: str, stamps: list[int], messages: list[str]) -> None:
+        """Turn accepted events (timestamps in ms, messages) into metric data for the
+        group's metric filters."""
         filters = [f for f in self._metric_filters(ctx) if f["_group"] == group]
         if not filters:
             return
@@ -155,7 +156,7 @@ class FilterOperations:
             pattern = _compiled(f["filterPattern"])
             t = f["metricTransformations"][0]
             hits = 0
-            for ts, message in events:
+            for ts, message in zip(stamps, messages):
                 found = pattern.match(message)
                 if found is None:
                     continue
@@ -182,7 +183,7 @@ class FilterOperations:
                     hits += 1
             if not hits and "defaultValue" in t:
                 datum = {"MetricName": t["metricName"], "Value": float(t["defaultValue"]),
-                         "Timestamp": datetime.fromtimestamp(events[-1][0] / 1000, UTC)}
+                         "Timestamp": datetime.fromtimestamp(stamps[-1] / 1000, UTC)}
                 if t.get("unit"):
                     datum["Unit"] = t["unit"]
                 by_namespace[t["metricNamespace"]].append(datum)

@@ -32,6 +32,7 @@ from mamori.services.logs.common import (
     stream_arn,
     token_offset,
 )
+from mamori.services.logs import encryption
 from mamori.store import logs as events_store
 
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
@@ -82,6 +83,7 @@ class GroupOperations:
         }
         if kms:
             doc["kmsKeyId"] = kms
+            encryption.new_data_key(self.runtime, ctx, doc, kms)  # fails as AWS fails for an unusable key
         ctx.store.put(arn, doc, kind=GROUP, account_id=ctx.account_id, region=ctx.region)
         ctx.resources.append({"ARN": arn, "accountId": ctx.account_id, "type": "AWS::Logs::LogGroup"})
         return {}
@@ -247,6 +249,7 @@ class GroupOperations:
             raise invalid("Specified KMS key ARN is invalid.")
         if doc is None:
             raise not_found()
+        encryption.new_data_key(self.runtime, ctx, doc, request["kmsKeyId"])
         doc["kmsKeyId"] = request["kmsKeyId"]
         self._save_group(ctx, doc)
         return {}
@@ -260,7 +263,9 @@ class GroupOperations:
         ctx.authorize("logs:DisassociateKmsKey", arn, resource_tag_keys(doc or {}))
         if doc is None:
             raise not_found()
+        # Events written so far stay sealed with their data key (kept in `_dataKeys`).
         doc.pop("kmsKeyId", None)
+        doc.pop("_dataKey", None)
         self._save_group(ctx, doc)
         return {}
 
