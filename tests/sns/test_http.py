@@ -12,36 +12,13 @@ https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html
 
 from __future__ import annotations
 
-import base64
 import json
 from xml.etree import ElementTree
 
 import pytest
 import requests
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
-from sns_helpers import body, wait_for
-
-NOTIFICATION = ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
-CONFIRMATION = ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
-
-
-def canonical(message: dict) -> bytes:
-    names = NOTIFICATION if message["Type"] == "Notification" else CONFIRMATION
-    return "".join(f"{n}\n{message[n]}\n" for n in names if n in message).encode()
-
-
-def verify(message: dict) -> None:
-    """Raises InvalidSignature unless the message is signed by the certificate at its
-    SigningCertURL."""
-    answer = requests.get(message["SigningCertURL"], timeout=10)
-    assert answer.status_code == 200
-    cert = x509.load_pem_x509_certificate(answer.content)
-    digest = {"1": hashes.SHA1(), "2": hashes.SHA256()}[message["SignatureVersion"]]
-    cert.public_key().verify(base64.b64decode(message["Signature"]), canonical(message), padding.PKCS1v15(), digest)
-
+from sns_helpers import body, verify, wait_for
 
 @pytest.fixture
 def sns(mamori):
