@@ -106,48 +106,66 @@ class MetricOperations:
         self._store_rows(account_id, region, namespace, rows, now)
 
     def _store_rows(self, account: str, region: str, namespace: str, rows: list[tuple], now: float) -> None:
-        store = self.metric_store
-        out = []
-        for name, dims, ts, res, unit, n, s, lo, hi, v in rows:
-            mid = store.metric_id(account, region, namespace, name, dims, now)
-            out.append((mid, ts, res, unit, n, s, lo, hi, v))
-        store.append(out)
+        self.metric_store.append_points(account, region, namespace, rows, now)
+
+    def _dimensions(self, i: int, dims: list[dict[str, str]]) -> str:
+        """The canonical key of a datum's dimensions, validated. Dimension lists seen
+        before (as sent, in order) are looked up instead of checked again: the same few
+        lists arrive with every PutMetricData of a client."""
+        raw = tuple([(d.get("Name"), d.get("Value")) for d in dims])
+        known = self.__dict__.setdefault("_dims_seen", {})
+        key = known.get(raw)
+        if key is not None:
+            return key
+        if len(dims) > MAX_DIMENSIONS:
+            raise invalid(f"The collection MetricData.member.{i}.Dimensions must not have a size greater than {MAX_DIMENSIONS}.")
+        seen: set[str] = set()
+        for j, (dname, dvalue) in enumerate(raw, 1):
+            if not dname:
+                raise missing(f"The parameter MetricData.member.{i}.Dimensions.member.{j}.Name is required.")
+            if not dvalue:
+                raise missing(f"The parameter MetricData.member.{i}.Dimensions.member.{j}.Value is required.")
+            if dname in seen:
+                raise invalid(f"No metric may have duplicate dimension names: {dname} in MetricData.member.{i}.Dimensions.")
+            seen.add(dname)
+        key = self.metric_store.dims_key(dims)
+        if len(known) > 100_000:
+            known.clear()
+        known[raw] = key
+        return key
 
     def _validate_data(self, data: list[dict[str, Any]], now: float, check_age: bool = True) -> list[tuple]:
         rows: list[tuple] = []
         late: list[str] = []
+        oldest, newest = now - TWO_WEEKS, now + TWO_HOURS
         for i, datum in enumerate(data, 1):
             name = datum.get("MetricName")
             if not name:
                 raise missing(f"The parameter MetricData.member.{i}.MetricName is required.")
-            dims = datum.get("Dimensions") or []
-            if len(dims) > MAX_DIMENSIONS:
-                raise invalid(f"The collection MetricData.member.{i}.Dimensions must not have a size greater than {MAX_DIMENSIONS}.")
-            seen: set[str] = set()
-            for j, d in enumerate(dims, 1):
-                if not d.get("Name"):
-                    raise missing(f"The parameter MetricData.member.{i}.Dimensions.member.{j}.Name is required.")
-                if not d.get("Value"):
-                    raise missing(f"The parameter MetricData.member.{i}.Dimensions.member.{j}.Value is required.")
-                if d["Name"] in seen:
-                    raise invalid(f"No metric may have duplicate dimension names: {d['Name']} in MetricData.member.{i}.Dimensions.")
-                seen.add(d["Name"])
+            dims = datum.get("Dimensions")
+            dk = self._dimensions(i, dims) if dims else "[]"
             res = datum.get("StorageResolution", 60)
-            if res not in (1, 60):
+            if res != 60 and res != 1:
                 raise invalid(f"The value {res} for parameter MetricData.member.{i}.StorageResolution is invalid.")
-            unit_name = datum.get("Unit") or "None"
-            if unit_name not in UNIT_CODE:
+            unit_name = datum.get("Unit")
+            unit = 0 if unit_name is None else UNIT_CODE.get(unit_name)
+            if unit is None:
                 raise invalid(f"The value {unit_name} for parameter MetricData.member.{i}.Unit is invalid.")
-            unit = UNIT_CODE[unit_name]
-            ts = epoch(datum["Timestamp"]) if datum.get("Timestamp") is not None else now
-            if check_age:
+            ts = datum.get("Timestamp")
+            ts = now if ts is None else epoch(ts)
+            if check_age and not oldest <= ts <= newest:
                 # AWS names every datum out of range, one line each (seen in the wild).
-                if ts < now - TWO_WEEKS:
+                if ts < oldest:
                     late.append(f"The parameter MetricData.member.{i}.Timestamp must specify a time within the past two weeks.")
-                elif ts > now + TWO_HOURS:
+                else:
                     late.append(f"The parameter MetricData.member.{i}.Timestamp must specify a time no more than two hours "
                                 "in the future.")
             ts = math.floor(ts / res) * res
+            value = datum.get("Value")
+            if (value is not None and type(value) is float and -MAX_VALUE <= value <= MAX_VALUE
+                    and datum.get("StatisticValues") is None and datum.get("Values") is None and datum.get("Counts") is None):
+                rows.append((name, dk, ts, res, unit, 1.0, value, value, value, value))  # the common datum
+                continue
             has = [k for k in _VALUE_KINDS if datum.get(k) is not None]
             if len(has) > 1:
                 raise combination(
@@ -155,7 +173,6 @@ class MetricOperations:
                 )
             if datum.get("Counts") is not None and "Values" not in has:
                 raise combination(f"The parameter MetricData.member.{i}.Counts requires MetricData.member.{i}.Values.")
-            dk = self.metric_store.dims_key(dims)
             if not has:  # AWS's words (seen in the wild)
                 raise combination(f"At least one of the parameters MetricData.member.{i}.Value and "
                                   f"MetricData.member.{i}.StatisticValues must be specified.")
