@@ -29,7 +29,7 @@ from mamori.gateway.context import Principal, RequestContext
 from mamori.gateway.http import HttpRequest, HttpResponse
 from mamori.gateway.routing import Router
 from mamori.protocol.base import ProtocolCodec, codec_for, detect_protocol
-from mamori.protocol.model import OperationModel, ServiceModel
+from mamori.protocol.model import OperationModel, ServiceModel, protocol_model
 
 if TYPE_CHECKING:  # pragma: no cover
     from mamori.runtime import Runtime
@@ -112,6 +112,7 @@ class Pipeline:
         if ex.service != "s3" and "gzip" in ex.request.headers.get("content-encoding", "").lower():
             probe = ex.request.with_body(gunzip(ex.request.body))
         ex.protocol = detect_protocol(ex.model, probe)
+        ex.model = protocol_model(ex.service, ex.protocol)  # SQS's query wire has a model of its own
         ex.codec = codec_for(ex.protocol)
         ex.operation = ex.codec.find_operation(ex.model, probe)
         if ex.operation is None:

@@ -105,6 +105,29 @@ def service_model(service: str) -> ServiceModel:
     return model
 
 
+_variants: dict[tuple[str, str], ServiceModel] = {}
+
+
+def protocol_model(service: str, protocol: str) -> ServiceModel:
+    """The model a request in `protocol` is read and answered with: the service's own, or,
+    where the model lost the traits of an older protocol the service still answers (SQS's
+    query wire: `locationName`s, result wrappers), the model with
+    `patches/<service>.<protocol>.json` applied on top."""
+    key = (service, protocol)
+    model = _variants.get(key)
+    if model is None:
+        patch = _PATCH_DIR / f"{service}.{protocol}.json"
+        if patch.exists():
+            raw = load_raw(service)
+            apply_patch(raw, json.loads(patch.read_text()))
+            model = ServiceModel(raw, service_name=service)
+        else:
+            model = service_model(service)
+        with _lock:
+            _variants[key] = model
+    return model
+
+
 def operation(service: str, name: str) -> OperationModel:
     return service_model(service).operation_model(name)
 
@@ -129,6 +152,7 @@ __all__ = [
     "data_dir",
     "known_services",
     "service_model",
+    "protocol_model",
     "operation",
     "protocols",
     "signing_name",
