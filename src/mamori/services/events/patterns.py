@@ -16,7 +16,8 @@ engine's README, https://github.com/aws/event-ruler):
   engine's +-5e9 range, 6 decimals) or by their JSON text; true/false/null as literals.
 - Operators: prefix, suffix (optionally with equals-ignore-case), equals-ignore-case,
   wildcard (`*`, escapes `\\*` `\\\\`), anything-but (value, all-string or all-number list,
-  prefix, suffix, wildcard, equals-ignore-case), numeric ranges, exists, cidr.
+  prefix, suffix, wildcard, equals-ignore-case, each one string or a list), numeric
+  ranges, exists, cidr.
 - Only `exists: false` matches a field that has no leaf value (missing, an object, []).
 
 The wildcard matcher walks the string: no regular expression is built from user text.
@@ -260,17 +261,23 @@ def _anything_but(spec: Any) -> Matcher:
                                    "number|start|null|boolean is not supported.")
             lows = {x.lower() for x in values}
             return Matcher("anything-but", lambda v: _is_str(v) and v.lower() not in lows)
+        # The engine takes one string or a list of strings for prefix, suffix and
+        # wildcard too ({"anything-but": {"wildcard": ["*/lib/*", "*/bin/*"]}}): the
+        # value matches when it matches none of them (aws/event-ruler JsonRuleCompiler).
         if op in ("prefix", "suffix"):
-            if not isinstance(operand, str):
+            items = operand if isinstance(operand, list) else [operand]
+            if not all(isinstance(x, str) for x in items):
                 raise PatternError("prefix/suffix match pattern must be a string")
-            if not operand:
+            if not all(items):
                 raise PatternError("Null prefix/suffix not allowed")
+            texts = tuple(items)
             if op == "prefix":
-                return Matcher("anything-but", lambda v: _is_str(v) and not v.startswith(operand))
-            return Matcher("anything-but", lambda v: _is_str(v) and not v.endswith(operand))
+                return Matcher("anything-but", lambda v: _is_str(v) and not v.startswith(texts))
+            return Matcher("anything-but", lambda v: _is_str(v) and not v.endswith(texts))
         if op == "wildcard":
-            parts = parse_wildcard(_expect_string(operand, "wildcard"))
-            return Matcher("anything-but", lambda v: _is_str(v) and not wildcard_match(parts, v))
+            items = operand if isinstance(operand, list) else [operand]
+            compiled = [parse_wildcard(_expect_string(x, "wildcard")) for x in items]
+            return Matcher("anything-but", lambda v: _is_str(v) and not any(wildcard_match(p, v) for p in compiled))
         raise PatternError(f"Unsupported anything-but pattern: {op}")
     if isinstance(spec, list):
         strings = [x for x in spec if isinstance(x, str)]
