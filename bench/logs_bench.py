@@ -1,15 +1,20 @@
 """CloudWatch Logs benchmark: PutLogEvents ingestion beside moto's server, one run, both
-servers started fresh (bench/run.py's helpers).
+servers started fresh (bench/run.py's helpers), the same client code for both.
 
-    python bench/logs_bench.py [--batches 200] [--batch 1000]
+    python bench/logs_bench.py [--batches 200] [--batch 1000] [--threads 1,4]
 
-- PutLogEvents with batches of `--batch` events (~120-byte messages, one boto3 client,
-  one thread): batches/s, events/s, p50 and p99 latency per batch, for moto's server
-  and mamori (`serve --ephemeral`), and the ratio mamori / moto.
-- A check that the events are there afterwards (FilterLogEvents count on mamori).
+For each server and each client thread count: PutLogEvents with batches of `--batch`
+events (~120-byte JSON messages), each thread with its own boto3 client (own
+connection) writing its own log stream, as several shippers would:
+- batches/s and events/s over the whole run, p50 and p99 latency per batch;
+- the server process's CPU time per batch (user + system from /proc, over the measured
+  phase): what the server itself costs, apart from the client, which on a 2-core machine
+  bounds the throughput (boto3 spends ~4 ms of CPU building and signing a batch of 1,000
+  events, the same for both servers).
+Then a check that the events are there (FilterLogEvents count on mamori).
 
-The Logs Insights part of issue 4's bench (queries over 1,000,000 events) belongs with
-the Insights engine. Numbers go to bench/RESULTS.md by hand. Nothing here is a test.
+The Logs Insights part of issue 4's bench belongs with the Insights engine
+(bench/insights_bench.py). Numbers go to bench/RESULTS.md by hand. Nothing here is a test.
 """
 
 from __future__ import annotations
@@ -17,15 +22,18 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from run import client, measure, server  # noqa: E402
+from run import client, server  # noqa: E402
 
 SERVICES = ("api", "web", "worker", "auth")
 LEVELS = ("INFO", "INFO", "INFO", "WARN", "ERROR")
+GROUP = "/bench/ingest"
 
 
 def batch(start_ms: int, n: int, offset: int) -> list[dict]:
@@ -35,20 +43,55 @@ def batch(start_ms: int, n: int, offset: int) -> list[dict]:
             for i in range(n)]
 
 
-def ingest(endpoint: str, batches: int, size: int) -> dict[str, float]:
-    logs = client(endpoint, "logs")
-    logs.create_log_group(logGroupName="/bench/ingest")
-    logs.create_log_stream(logGroupName="/bench/ingest", logStreamName="s")
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def ingest(endpoint: str, pid: int, batches: int, size: int, threads: int, tag: str) -> dict[str, float]:
+    """`batches` batches split over `threads` threads (own client, own stream each)."""
+    setup = client(endpoint, "logs")
     start = int(time.time() * 1000) - 3_600_000
-    payloads = [batch(start + k * size, size, k * size) for k in range(batches + min(200, batches // 10))]
-    it = iter(payloads)
+    per = batches // threads
+    warm = max(2, min(20, per // 10))
+    work = []
+    for t in range(threads):
+        stream = f"{tag}-{t}"
+        setup.create_log_stream(logGroupName=GROUP, logStreamName=stream)
+        payloads = [batch(start + k * size, size, (t * (per + warm) + k) * size) for k in range(per + warm)]
+        work.append((client(endpoint, "logs"), stream, payloads))
+    samples: list[float] = []
+    lock = threading.Lock()
+    go = threading.Barrier(threads + 1)
+    done = threading.Barrier(threads + 1)
 
-    def call() -> None:
-        logs.put_log_events(logGroupName="/bench/ingest", logStreamName="s", logEvents=next(it))
+    def run(logs, stream: str, payloads: list) -> None:
+        for p in payloads[:warm]:  # connections and caches warm
+            logs.put_log_events(logGroupName=GROUP, logStreamName=stream, logEvents=p)
+        mine = []
+        go.wait()
+        for p in payloads[warm:]:
+            s = time.perf_counter()
+            logs.put_log_events(logGroupName=GROUP, logStreamName=stream, logEvents=p)
+            mine.append(time.perf_counter() - s)
+        with lock:
+            samples.extend(mine)
+        done.wait()
 
-    m = measure(call, batches)
-    m["events_per_s"] = m["ops"] * size
-    return m
+    workers = [threading.Thread(target=run, args=w) for w in work]
+    for w in workers:
+        w.start()
+    go.wait()
+    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+    done.wait()
+    elapsed, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
+    for w in workers:
+        w.join()
+    samples.sort()
+    n = len(samples)
+    return {"ops": n / elapsed, "events_per_s": n * size / elapsed, "p50_ms": statistics.median(samples) * 1000,
+            "p99_ms": samples[max(0, int(n * 0.99) - 1)] * 1000, "server_cpu_ms": cpu / n * 1000}
 
 
 def count_events(endpoint: str) -> int:
@@ -56,7 +99,7 @@ def count_events(endpoint: str) -> int:
     total, token = 0, None
     while True:
         kw = {"nextToken": token} if token else {}
-        page = logs.filter_log_events(logGroupName="/bench/ingest", filterPattern='{ $.level = "ERROR" }', **kw)
+        page = logs.filter_log_events(logGroupName=GROUP, filterPattern='{ $.level = "ERROR" }', **kw)
         total += len(page["events"])
         token = page.get("nextToken")
         if not token:
@@ -67,12 +110,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--threads", default="1,4", help="client thread counts, comma-separated")
     args = parser.parse_args()
+    counts = [int(x) for x in args.threads.split(",")]
 
-    rows = {}
+    rows: dict[tuple[str, int], dict[str, float]] = {}
     for kind in ("moto", "mamori"):
-        with server(kind) as (endpoint, _startup, _proc):
-            rows[kind] = ingest(endpoint, args.batches, args.batch)
+        with server(kind) as (endpoint, _startup, proc):
+            client(endpoint, "logs").create_log_group(logGroupName=GROUP)
+            for threads in counts:
+                rows[(kind, threads)] = ingest(endpoint, proc.pid, args.batches, args.batch, threads, f"t{threads}")
             if kind == "mamori":
                 t0 = time.perf_counter()
                 errors = count_events(endpoint)
@@ -81,13 +128,18 @@ def main() -> None:
     print(f"# logs bench, {time.strftime('%Y-%m-%d')}, {platform.machine()} {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
     print()
-    print("| target | operation | batches/s | events/s | p50 ms | p99 ms |")
-    print("| --- | --- | ---: | ---: | ---: | ---: |")
-    for kind, m in rows.items():
-        print(f"| {kind} | PutLogEvents ({args.batch} events) | {m['ops']:.1f} | {m['events_per_s']:,.0f} | "
-              f"{m['p50_ms']:.2f} | {m['p99_ms']:.2f} |")
+    print(f"PutLogEvents, {args.batch} events a batch, {args.batches} batches per row")
     print()
-    print(f"- PutLogEvents: mamori / moto = {rows['mamori']['ops'] / rows['moto']['ops']:.2f}x")
+    print("| target | client threads | batches/s | events/s | p50 ms | p99 ms | server CPU ms/batch |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for (kind, threads), m in rows.items():
+        print(f"| {kind} | {threads} | {m['ops']:.1f} | {m['events_per_s']:,.0f} | {m['p50_ms']:.2f} | "
+              f"{m['p99_ms']:.2f} | {m['server_cpu_ms']:.2f} |")
+    print()
+    for threads in counts:
+        mam, moto = rows[("mamori", threads)], rows[("moto", threads)]
+        print(f"- {threads} client thread(s): throughput mamori / moto = {mam['ops'] / moto['ops']:.2f}x; "
+              f"server CPU per batch moto / mamori = {moto['server_cpu_ms'] / mam['server_cpu_ms']:.2f}x")
     print(f"- FilterLogEvents `{{ $.level = \"ERROR\" }}` over everything mamori stored: {errors:,} events "
           f"in {filter_s:.2f} s")
 

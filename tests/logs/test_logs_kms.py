@@ -179,3 +179,25 @@ def test_sealed_messages_are_not_in_the_database_file(tmp_path):
     assert sum(m.startswith("marker-open-") for m in stored) == 100
     assert not any("secret" in m for m in stored)
     assert len(blobs) > 100 * len("marker-secret-00") and b"marker-secret" not in blobs
+
+
+@pytest.mark.xfail(strict=True, reason="Logs Insights (queries.py) does not call store.logs.prepare_query yet: "
+                   "sealed events come back with an empty @message. Remove this mark when it does.")
+def test_logs_insights_reads_sealed_events(mamori, logs, kms):
+    name = f"/kms/{uuid.uuid4().hex[:8]}"
+    key = logs_key(kms, mamori.account_id, mamori.region, group_arn(mamori, name))
+    logs.create_log_group(logGroupName=name, kmsKeyId=key)
+    logs.create_log_stream(logGroupName=name, logStreamName="s")
+    put(logs, name, ["ERROR one", "INFO two", "ERROR three"])
+    now = int(time.time())
+    query_id = logs.start_query(logGroupName=name, startTime=now - 600, endTime=now + 600,
+                                queryString="filter @message like /ERROR/ | fields @message | sort @timestamp asc")["queryId"]
+    deadline = time.monotonic() + 10
+    while True:
+        out = logs.get_query_results(queryId=query_id)
+        if out["status"] not in ("Scheduled", "Running") or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert out["status"] == "Complete"
+    rows = [{f["field"]: f["value"] for f in row} for row in out["results"]]
+    assert [r["@message"] for r in rows] == ["ERROR one", "ERROR three"]
