@@ -66,23 +66,24 @@ class MetricDataOperations:
         position = 0
         truncated = False
         for q, series in results:
-            items = list(series.points.items())
+            times, values = list(series.points), list(series.points.values())
             if scan != "TimestampAscending":
-                items.reverse()
+                times.reverse()
+                values.reverse()
             begin = max(0, skip - position)
-            position += len(items)
-            items = items[begin:]
-            page = items[:budget]
-            budget -= len(page)
+            position += len(times)
+            left = max(0, len(times) - begin)
+            take = min(budget, left)
+            budget -= take
             status = "Complete"
-            if len(page) < len(items):
+            if take < left:
                 status = "PartialData"
                 truncated = True
             entry: dict[str, Any] = {
                 "Id": q["Id"],
                 "Label": _label(q, series, offset),
-                "Timestamps": [t for t, _ in page],
-                "Values": [v for _, v in page],
+                "Timestamps": times[begin:begin + take],
+                "Values": values[begin:begin + take],
                 "StatusCode": status,
             }
             msgs = series.meta.get("_messages")
