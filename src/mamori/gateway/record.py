@@ -119,6 +119,10 @@ def _hide(value: Any) -> Any:
     return HIDDEN
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 def _leave_out(value: Any) -> Any:
     return None
 
@@ -127,8 +131,11 @@ def _build_redactor(shape: Shape) -> Any:
     if _sensitive(shape):
         return _hide
     type_name = shape.type_name
-    if type_name in _SCALARS:
+    if type_name == "timestamp":
         return _scalar
+    if type_name in _SCALARS:
+        # Parsed input of a string, number or boolean shape is already what CloudTrail shows.
+        return _same
     if type_name == "blob":
         return _leave_out
     if type_name == "structure":
@@ -162,9 +169,10 @@ def _build_redactor(shape: Shape) -> Any:
                     out[camel(name)] = HIDDEN if name in ALWAYS_SECRET else _loose(item)
                     continue
                 fn = found[1]
-                if fn is _leave_out:
-                    continue
-                out[found[0]] = fn(item) if item is not None or fn is _hide else None
+                if fn is _same:
+                    out[found[0]] = item
+                elif fn is not _leave_out:
+                    out[found[0]] = fn(item) if item is not None or fn is _hide else None
             return out
 
         return structure
@@ -177,7 +185,7 @@ def _build_redactor(shape: Shape) -> Any:
             if not isinstance(value, list):
                 return _scalar(value)
             each = _redactor(member)
-            if each is _scalar and not any(isinstance(v, (datetime, bytes, bytearray)) for v in value):
+            if each is _same:
                 return list(value)
             return [None if v is None else each(v) for v in value]
 

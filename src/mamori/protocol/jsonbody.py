@@ -122,7 +122,133 @@ def decode(
     timestamp_format: str = timestamps.UNIX,
 ) -> Any:
     """Value from `json.loads` -> python value for `shape`. Raises SerializationError."""
-    return _Decoder(json_name, timestamp_format).value(shape, value, shape.name)
+    try:
+        return _fast(shape, json_name, timestamp_format)(value)
+    except (_Invalid, SerializationError):
+        # The walker names the path of what is wrong.
+        return _Decoder(json_name, timestamp_format).value(shape, value, shape.name)
+
+
+# -- the fast decoder -------------------------------------------------------------------
+#
+# One compiled function per (shape, flags): no paths, no method lookups by name. Strings,
+# booleans and plain numbers come out of json.loads already right, so most of a request
+# is only type-checked. Anything wrong raises _Invalid and the walker above decodes the
+# whole value again to say where.
+
+
+class _Invalid(Exception):
+    pass
+
+
+_compiled: dict[tuple[int, bool, str], tuple[Shape, Any]] = {}
+
+
+def _fast(shape: Shape, json_name: bool, timestamp_format: str) -> Any:
+    key = (id(shape), json_name, timestamp_format)
+    found = _compiled.get(key)
+    if found is not None and found[0] is shape:
+        return found[1]
+    fn = _build(shape, json_name, timestamp_format)
+    _compiled[key] = (shape, fn)
+    return fn
+
+
+def _string_value(value: Any) -> Any:
+    if type(value) is not str:
+        raise _Invalid
+    return value
+
+
+def _boolean_value(value: Any) -> Any:
+    if type(value) is not bool:
+        raise _Invalid
+    return value
+
+
+def _integer_value(value: Any) -> Any:
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    raise _Invalid
+
+
+def _float_value(value: Any) -> Any:
+    kind = type(value)
+    if kind is float:
+        return value
+    if kind is int:
+        return float(value)
+    if kind is str and value in _SPECIAL_FLOATS:
+        return _SPECIAL_FLOATS[value]
+    raise _Invalid
+
+
+_LEAVES = {
+    "string": _string_value, "boolean": _boolean_value, "integer": _integer_value,
+    "long": _integer_value, "float": _float_value, "double": _float_value,
+}
+
+
+def _build(shape: Shape, json_name: bool, timestamp_format: str) -> Any:
+    kind = shape.type_name
+    leaf = _LEAVES.get(kind)
+    if leaf is not None:
+        return leaf
+    if kind == "structure":
+        if getattr(shape, "is_document_type", False):
+            return lambda value: value
+        # (member name, wire name, member shape); member decoders are found on first
+        # use, so recursive shapes compile.
+        plan = [(name, member_wire_name(name, member, json_name), member) for name, member in shape.members.items()]
+        compiled: list[Any] = [None]
+
+        def structure(value: Any) -> Any:
+            if type(value) is not dict:
+                raise _Invalid
+            steps = compiled[0]
+            if steps is None:  # built whole, then published: safe across threads
+                steps = compiled[0] = [(name, wire, _fast(member, json_name, timestamp_format)) for name, wire, member in plan]
+            out: dict[str, Any] = {}
+            get = value.get
+            for name, wire, fn in steps:
+                item = get(wire)
+                if item is not None:
+                    out[name] = fn(item)
+            return out
+
+        return structure
+    if kind == "list":
+        member = shape.member
+
+        def listing(value: Any) -> Any:
+            if type(value) is not list:
+                raise _Invalid
+            fn = _fast(member, json_name, timestamp_format)
+            if fn is _string_value:
+                for item in value:
+                    if item is not None and type(item) is not str:
+                        raise _Invalid
+                return value
+            return [None if item is None else fn(item) for item in value]
+
+        return listing
+    if kind == "map":
+        value_shape = shape.value
+
+        def mapping(value: Any) -> Any:
+            if type(value) is not dict:
+                raise _Invalid
+            fn = _fast(value_shape, json_name, timestamp_format)
+            return {k: None if v is None else fn(v) for k, v in value.items()}
+
+        return mapping
+    walker = _Decoder(json_name, timestamp_format)
+    method = getattr(walker, "_" + kind, None)
+    if method is None:
+        return lambda value: value
+    return lambda value: method(shape, value, "")
 
 
 def _wrong(path: str, expected: str, value: Any) -> SerializationError:
