@@ -117,6 +117,7 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, Provider):
     def setup(self) -> None:
         self.router = Router(self.runtime)
         self.router.arm_all_schedules()
+        self.router.deliverer.rearm_retries()
         self.runtime.bus.subscribe(self.router.service_event)
 
     def reset(self) -> None:

@@ -8,8 +8,11 @@ destinations are HTTP calls with the connection's auth.
 
 Failures: missing permission or missing resource are final (no retry) and go straight
 to the DLQ; throttling, timeouts and 5xx/429 answers are retried with exponential
-backoff on the mamori clock until `MaximumRetryAttempts` (default 185) or
-`MaximumEventAgeInSeconds` (default 86,400) runs out. A DLQ message is the event, with
+backoff and jitter on the mamori clock until `MaximumRetryAttempts` (default 185) or
+`MaximumEventAgeInSeconds` (default 86,400) runs out. A pending retry is a document in
+the resource store (kind `events:pending-retry`: rule, target, event, attempt, due
+time), written before it is armed and deleted once the event is delivered or given up,
+so a restart (even `kill -9`) re-arms it in `setup()` (`rearm_retries`). A DLQ message is the event, with
 the attributes RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE, RETRY_ATTEMPTS and
 (after retries ran out) EXHAUSTED_RETRY_CONDITION.
 https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
@@ -39,6 +42,9 @@ log = logging.getLogger("mamori.events")
 EVENTS_PRINCIPAL = "events.amazonaws.com"
 DEFAULT_RETRIES = 185
 DEFAULT_MAX_AGE = 86_400
+PENDING_RETRY = "events:pending-retry"
+BACKOFF_BASE = 1.0   # seconds before the first retry
+BACKOFF_CAP = 300.0  # no wait between two attempts longer than this
 _NOT_FOUND_HINTS = ("NotFound", "NonExistent", "NoSuch", "DoesNotExist")
 WORKER_PREFIX = "mamori-events-http"
 
@@ -58,6 +64,25 @@ class Failure(Exception):
 
 def arn_parts(arn: str) -> list[str]:
     return arn.split(":", 5)
+
+
+def backoff(event_id: str, target_id: str, attempt: int) -> float:
+    """Seconds to wait before retry `attempt + 1`: exponential with "equal jitter"
+    (half fixed, half random, AWS's "exponential back off and jitter",
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-event-delivery.html).
+    The random half comes from a hash of the event, target and attempt, so a run
+    replays the same schedule."""
+    import hashlib
+
+    base = min(BACKOFF_BASE * 2 ** attempt, BACKOFF_CAP)
+    digest = hashlib.sha256(f"{event_id}|{target_id}|{attempt}".encode()).digest()
+    fraction = int.from_bytes(digest[:4], "big") / 2 ** 32
+    return base / 2 + base / 2 * fraction
+
+
+def _pending_arn(rule_arn: str, pending_id: str) -> str:
+    parts = arn_parts(rule_arn)
+    return f"arn:aws:events:{parts[3]}:{parts[4]}:mamori-pending-retry/{pending_id}"
 
 
 def _failure_from(exc: AwsError) -> Failure:
@@ -84,31 +109,60 @@ class Deliverer:
         self.route_to_bus = route_to_bus
         self.api_call = api_call
         self._pool: Any = None  # HTTP calls run on worker threads (created on first use)
-        self._retries: dict[int, Any] = {}  # pending retry jobs, dropped on `mamori reset`
+        self._retries: dict[str, Any] = {}  # pending retry id -> its scheduler entry
 
     def cancel_retries(self) -> None:
-        for entry in list(self._retries.values()):
+        """`mamori reset`: forget every pending retry (the store is emptied too)."""
+        for pending_id, entry in list(self._retries.items()):
             self.runtime.scheduler.cancel(entry)
-        self._retries.clear()
+            self._retries.pop(pending_id, None)
+
+    def rearm_retries(self) -> int:
+        """At start: arm every pending retry kept in the store at its due time (a time
+        already passed runs at once)."""
+        pending = self.runtime.store.list(PENDING_RETRY)
+        for doc in pending:
+            self._arm(doc)
+        return len(pending)
+
+    def _arm(self, doc: dict[str, Any]) -> None:
+        pending_id = doc["id"]
+
+        def retry(t: float) -> None:
+            self._retries.pop(pending_id, None)
+            self.deliver(doc["rule"], doc["target"], doc["event"], tuple(doc.get("hops") or ()), doc["attempt"],
+                         doc["first_try"], t, pending_id=pending_id)
+
+        old = self._retries.pop(pending_id, None)
+        if old is not None:
+            self.runtime.scheduler.cancel(old)
+        self._retries[pending_id] = self.runtime.scheduler.at(
+            doc["due"], retry, f"events-retry:{doc['rule']['Arn']}:{doc['target'].get('Id')}")
+
+    def _forget(self, rule: dict[str, Any], pending_id: str | None) -> None:
+        if pending_id is not None:
+            self.runtime.store.delete(_pending_arn(rule["Arn"], pending_id))
 
     # -- entry point -----------------------------------------------------------------
 
     def deliver(self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any],
                 hops: tuple[str, ...] = (), attempt: int = 0, first_try: float | None = None,
-                at: float | None = None) -> None:
+                at: float | None = None, pending_id: str | None = None) -> None:
         """Deliver now; `at` is the clock time this attempt was due (retries caught up
-        after a clock advance keep their own schedule)."""
+        after a clock advance keep their own schedule); `pending_id` names the stored
+        retry this attempt runs (deleted when the event is delivered or given up)."""
         at = self.runtime.clock.time() if at is None else at
         first_try = at if first_try is None else first_try
         if ":api-destination/" in target.get("Arn", "") and not _on_worker():
             # An HTTP endpoint may be slow: never make the caller (a PutEvents request,
             # the scheduler) wait for it, as AWS doesn't.
-            self._worker().submit(self.deliver, rule, target, event, hops, attempt, first_try, at)
+            self._worker().submit(self.deliver, rule, target, event, hops, attempt, first_try, at, pending_id)
             return
         try:
             metrics.count(self.runtime, rule, "InvocationAttempts")
             self._send(rule, target, event, hops)
             metrics.count(self.runtime, rule, "Invocations")
+            self._forget(rule, pending_id)
             return
         except Failure as failure:
             found = failure
@@ -117,7 +171,7 @@ class Deliverer:
         except Exception as exc:
             log.exception("delivery to %s failed", target.get("Arn"))
             found = Failure("INTERNAL_ERROR", str(exc), False)
-        self._failed(rule, target, event, hops, attempt, first_try, at, found)
+        self._failed(rule, target, event, hops, attempt, first_try, at, found, pending_id)
 
     def _worker(self) -> Any:
         if self._pool is None:
@@ -127,7 +181,7 @@ class Deliverer:
         return self._pool
 
     def _failed(self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any], hops: tuple[str, ...],
-                attempt: int, first_try: float, at: float, failure: Failure) -> None:
+                attempt: int, first_try: float, at: float, failure: Failure, pending_id: str | None = None) -> None:
         policy = target.get("RetryPolicy") or {}
         max_retries = policy.get("MaximumRetryAttempts", DEFAULT_RETRIES)
         max_age = policy.get("MaximumEventAgeInSeconds", DEFAULT_MAX_AGE)
@@ -135,24 +189,35 @@ class Deliverer:
                  failure.code, failure.message)
         exhausted = None
         if failure.retriable:
-            delay = min(2 ** attempt, 300)
-            due = at + delay
+            due = at + backoff(event.get("id", ""), target.get("Id", ""), attempt)
             if attempt >= max_retries:
                 exhausted = "MaximumRetryAttempts"
             elif due - first_try > max_age:
                 exhausted = "MaximumEventAgeInSeconds"
             else:
-                holder: list[Any] = []
-
-                def retry(t: float) -> None:
-                    self._retries.pop(id(holder[0]), None)
-                    self.deliver(rule, target, event, hops, attempt + 1, first_try, t)
-
-                holder.append(self.runtime.scheduler.at(due, retry, f"events-retry:{rule['Arn']}:{target.get('Id')}"))
-                self._retries[id(holder[0])] = holder[0]
+                self._schedule_retry(rule, target, event, hops, attempt + 1, first_try, due, pending_id)
                 return
+        self._forget(rule, pending_id)
         metrics.count(self.runtime, rule, "Invocations", "FailedInvocations")
         self._dead_letter(rule, target, event, failure, attempt, exhausted)
+
+    def _schedule_retry(self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any],
+                        hops: tuple[str, ...], attempt: int, first_try: float, due: float,
+                        pending_id: str | None) -> None:
+        """Store the retry (so it survives a restart), then arm it."""
+        import uuid
+
+        pending_id = pending_id or str(uuid.uuid4())
+        parts = arn_parts(rule["Arn"])
+        doc = {
+            "id": pending_id,
+            "rule": {k: v for k, v in rule.items() if k != "_targets"},
+            "target": target, "event": event, "hops": list(hops),
+            "attempt": attempt, "first_try": first_try, "due": due,
+        }
+        self.runtime.store.put(_pending_arn(rule["Arn"], pending_id), doc, kind=PENDING_RETRY,
+                               account_id=parts[4], region=parts[3])
+        self._arm(doc)
 
     def _dead_letter(self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any], failure: Failure,
                      attempts: int, exhausted: str | None) -> None:
