@@ -74,7 +74,20 @@ def test_anomaly_detectors(logs):
     listed = logs.list_log_anomaly_detectors(filterLogGroupArn=garn)["anomalyDetectors"]
     assert [d["anomalyDetectorArn"] for d in listed] == [arn]
     assert logs.list_anomalies(anomalyDetectorArn=arn)["anomalies"] == []
+    # UpdateAnomaly: one of anomalyId / patternId, a period for LIMITED, then the anomaly must exist.
+    with pytest.raises(ClientError) as exc:
+        logs.update_anomaly(anomalyDetectorArn=arn, anomalyId=str(uuid.uuid4()), patternId="0" * 32)
+    assert exc.value.response["Error"]["Code"] == "InvalidParameterException"
+    with pytest.raises(ClientError) as exc:
+        logs.update_anomaly(anomalyDetectorArn=arn, patternId="0" * 32, suppressionType="LIMITED")
+    assert exc.value.response["Error"]["Code"] == "InvalidParameterException"
+    with pytest.raises(ClientError) as exc:
+        logs.update_anomaly(anomalyDetectorArn=arn, anomalyId=str(uuid.uuid4()), suppressionType="INFINITE")
+    assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"
     logs.delete_log_anomaly_detector(anomalyDetectorArn=arn)
+    with pytest.raises(ClientError) as exc:
+        logs.update_anomaly(anomalyDetectorArn=arn, anomalyId=str(uuid.uuid4()))
+    assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"
     with pytest.raises(ClientError) as exc:
         logs.get_log_anomaly_detector(anomalyDetectorArn=arn)
     assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"

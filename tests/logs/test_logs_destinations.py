@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -65,6 +66,27 @@ def test_index_policies(logs):
     with pytest.raises(ClientError) as exc:
         logs.put_index_policy(logGroupIdentifier=group, policyDocument=json.dumps({"Fields": "x"}))
     assert exc.value.response["Error"]["Code"] == "InvalidParameterException"
+    # DescribeFieldIndexes: indexed fields some event has, with the events' time range.
+    assert logs.describe_field_indexes(logGroupIdentifiers=[group])["fieldIndexes"] == []
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    now = int(time.time() * 1000)
+    logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=[
+        {"timestamp": now, "message": json.dumps({"requestId": "r1", "n": 1})},
+        {"timestamp": now + 5, "message": "requestId plain text"},
+        {"timestamp": now + 9, "message": json.dumps({"requestId": "r2", "user": {"id": 7}})}])
+    found = logs.describe_field_indexes(logGroupIdentifiers=[group])["fieldIndexes"]
+    assert [(f["fieldIndexName"], f["firstEventTime"], f["lastEventTime"], f["type"]) for f in found] == [
+        ("requestId", now, now + 9, "FIELD_INDEX")]
+    assert found[0]["logGroupIdentifier"].endswith(f":log-group:{group}")
     logs.delete_index_policy(logGroupIdentifier=group)
     assert logs.describe_index_policies(logGroupIdentifiers=[group])["indexPolicies"] == []
+    # Without its own policy, account-level FIELD_INDEX_POLICY policies that select the group apply.
+    logs.put_account_policy(policyName=f"idx-{uuid.uuid4().hex[:6]}", policyType="FIELD_INDEX_POLICY",
+                            policyDocument=json.dumps({"Fields": ["user.id", "nothing"]}),
+                            selectionCriteria=f'LogGroupNamePrefix IN ["{group}"]')
+    found = logs.describe_field_indexes(logGroupIdentifiers=[group])["fieldIndexes"]
+    assert [(f["fieldIndexName"], f["firstEventTime"]) for f in found] == [("user.id", now + 9)]
+    with pytest.raises(ClientError) as exc:
+        logs.describe_field_indexes(logGroupIdentifiers=[group + "-missing"])
+    assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"
     logs.delete_log_group(logGroupName=group)

@@ -319,3 +319,24 @@ def delete(telemetry: Any, account: str, region: str, log_group: str, *, stream:
         conn.execute(f"DELETE FROM {SEALED} {where}", args)
         row = conn.execute(f"DELETE FROM {TABLE} {where}", args).fetchone()
         return int(row[0]) if row else 0
+
+
+def field_time_ranges(telemetry: Any, account: str, region: str, log_group: str,
+                      fields: list[str]) -> dict[str, tuple[int, int]]:
+    """field -> (first, last) timestamp of the group's JSON events that have it (a
+    dotted name walks into nested objects), for DescribeFieldIndexes. Fields no event
+    has are left out. Sealed events are not looked into."""
+    ensure(telemetry)
+    if not fields:
+        return {}
+    cols = []
+    for i, name in enumerate(fields):
+        path = "$." + ".".join('"' + part.replace('"', '\\"') + '"' for part in name.split("."))
+        cond = f"json_extract(j, '{path.replace(chr(39), chr(39) * 2)}') IS NOT NULL"
+        cols.append(f"min(ts) FILTER (WHERE {cond}), max(ts) FILTER (WHERE {cond})")
+    with telemetry.lock:
+        row = telemetry.connection().execute(
+            f"SELECT {', '.join(cols)} FROM (SELECT ts, message::JSON AS j FROM {TABLE} "
+            "WHERE account = ? AND region = ? AND log_group = ? AND left(message, 1) = '{' "
+            "AND json_valid(message))", [account, region, log_group]).fetchone()
+    return {name: (row[2 * i], row[2 * i + 1]) for i, name in enumerate(fields) if row[2 * i] is not None}

@@ -290,3 +290,15 @@ class DeliveryOperations:
         else:
             ctx.authorize("logs:ListAnomalies", "*")
         return {"anomalies": []}
+
+    def update_anomaly(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        """Suppress or unsuppress an anomaly or a pattern of a detector. mamori's detectors
+        find no anomalies, so after the checks AWS makes the anomaly or pattern is not found.
+        https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_UpdateAnomaly.html"""
+        self._detector(ctx, request["anomalyDetectorArn"], "logs:UpdateAnomaly")
+        if bool(request.get("anomalyId")) == bool(request.get("patternId")):
+            raise invalid("You must specify either anomalyId or patternId, but not both.")
+        if request.get("suppressionType") == "LIMITED" and not request.get("suppressionPeriod"):
+            raise invalid("suppressionPeriod is required when suppressionType is LIMITED.")
+        what = "anomaly" if request.get("anomalyId") else "pattern"
+        raise error("ResourceNotFoundException", f"The specified {what} does not exist.")

@@ -170,3 +170,53 @@ class DestinationOperations:
         doc.pop("_indexPolicy")
         ctx.store.put(arn, doc, kind=GROUP, account_id=ctx.account_id, region=ctx.region)
         return {}
+
+    def describe_field_indexes(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        """The fields the groups' index policies (the group's own, else account-level
+        FIELD_INDEX_POLICY policies that select it) index, with the first and last event
+        time of the events that have each field; fields no event has yet are left out.
+        https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DescribeFieldIndexes.html"""
+        from mamori.store import logs as events_store
+
+        ctx.authorize("logs:DescribeFieldIndexes", "*")
+        now = int(ctx.time() * 1000)
+        out = []
+        for ident in request["logGroupIdentifiers"]:
+            name = group_name({"logGroupIdentifier": ident})
+            doc = ctx.store.get(group_arn(ctx, name=name))
+            if doc is None:
+                raise error("ResourceNotFoundException", "The specified log group does not exist.")
+            fields = self._indexed_fields(ctx, doc)
+            ranges = events_store.field_time_ranges(ctx.telemetry, ctx.account_id, ctx.region, name, fields)
+            for field in fields:
+                if field in ranges:
+                    out.append({"logGroupIdentifier": doc["logGroupArn"], "fieldIndexName": field,
+                                "lastScanTime": now, "firstEventTime": ranges[field][0],
+                                "lastEventTime": ranges[field][1], "type": "FIELD_INDEX"})
+        return {"fieldIndexes": out}
+
+    def _indexed_fields(self, ctx: RequestContext, doc: dict[str, Any]) -> list[str]:
+        policy = doc.get("_indexPolicy")
+        if policy:
+            return list(_json_doc(policy["policyDocument"], "index policy").get("Fields") or [])
+        fields: list[str] = []
+        for p in ctx.store.list(ACCOUNT_POLICY, account_id=ctx.account_id, region=ctx.region):
+            if p["policyType"] != "FIELD_INDEX_POLICY" or not _selects(p.get("selectionCriteria"), doc["logGroupName"]):
+                continue
+            for f in _json_doc(p["policyDocument"], "index policy").get("Fields") or []:
+                if f not in fields:
+                    fields.append(f)
+        return fields
+
+
+def _selects(criteria: str | None, group: str) -> bool:
+    """Account-level index policies select groups by `LogGroupNamePrefix IN ["a", "b"]`
+    (no criteria: every group)."""
+    if not criteria:
+        return True
+    _, _, values = criteria.partition(" IN ")
+    try:
+        prefixes = json.loads(values)
+    except ValueError:
+        return False
+    return any(group.startswith(p) for p in prefixes if isinstance(p, str))

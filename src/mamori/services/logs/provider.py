@@ -8,6 +8,8 @@
     destinations.py  subscription destinations, account policies, index policies
     deliveries.py    vended-log deliveries, log anomaly detectors (stored)
     transformers.py  log transformers (stored; TestTransformer runs a processor subset)
+    integrations.py  OpenSearch integrations (stored)
+    encryption.py    KMS encryption at rest of log groups with a KMS key
     patterns.py   the filter pattern language
     masking.py    data identifiers and masking
     queries.py    Logs Insights operations (QueryOperations; built separately)
@@ -22,6 +24,7 @@ from mamori.services.logs.destinations import DestinationOperations
 from mamori.services.logs.events import EventOperations
 from mamori.services.logs.filters import FilterOperations
 from mamori.services.logs.groups import GroupOperations
+from mamori.services.logs.integrations import IntegrationOperations
 from mamori.services.logs.policies import PolicyOperations
 from mamori.services.logs.transformers import TransformerOperations
 from mamori.store import logs as events_store
@@ -38,7 +41,7 @@ RETENTION_SWEEP = 3600.0  # seconds of clock time between retention sweeps
 
 class LogsProvider(QueryOperations, GroupOperations, EventOperations, FilterOperations, PolicyOperations,
                    DestinationOperations, DeliveryOperations,
-                   TransformerOperations, Provider):
+                   TransformerOperations, IntegrationOperations, Provider):
     service = "logs"
 
     def setup(self) -> None:
