@@ -24,7 +24,14 @@ def run_query(logs, groups, query, start, end, **kw):
 def loaded(mamori):
     logs = mamori.client("logs")
     group = f"/insights/{uuid.uuid4().hex[:8]}"
-    logs.create_log_group(logGroupName=group)
+    now_ms = int(mamori.admin("GET", "clock")["epoch"] * 1000)
+    # The group exists from before its events: a query ending before a group's creation
+    # time is refused, as AWS does.
+    mamori.admin("POST", "clock", {"action": "freeze", "at": now_ms / 1000 - 7200})
+    try:
+        logs.create_log_group(logGroupName=group)
+    finally:
+        mamori.admin("POST", "clock", {"action": "reset"})
     now_ms = int(mamori.admin("GET", "clock")["epoch"] * 1000)
     base = now_ms - 3_600_000 - now_ms % 1000
     generated = generate(base)
@@ -36,5 +43,5 @@ def loaded(mamori):
         logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=evs)
     account = mamori.client("sts").get_caller_identity()["Account"]
     events = [Event(i, stream, ts, message, group, account) for i, (stream, ts, message) in enumerate(generated)]
-    return {"logs": logs, "group": group, "base": base, "events": events,
+    return {"logs": logs, "group": group, "base": base, "events": events, "mamori": mamori,
             "start": base // 1000 - 1, "end": now_ms // 1000 + 1}

@@ -4,27 +4,49 @@ StopQuery, DescribeQueries and the query definitions.
 A query is a resource-store doc (kind logs:query) holding its status, statistics and,
 once complete, its rows. StartQuery parses and compiles the query at once (a bad query
 is a MalformedQueryException naming the position), then runs the SQL on a worker
-thread with a DuckDB cursor of its own, off the event loop.
+thread with a DuckDB cursor of its own, off the event loop. GetQueryResults waits a
+little (at most WAIT_SECONDS, without blocking the event loop) for a query about to
+finish, so that a client polling right after StartQuery sees it Complete.
+
+Before the SQL runs, the cursor may get a temporary `log_events` shadowing the stored
+table for this query's groups and range (DuckDB looks in the temp schema first):
+sealed events opened with their data keys (store/logs.py prepare_query, for groups with
+a KMS key), and messages masked by the groups' data protection policies unless the
+query has `unmask` (which needs logs:Unmask on every group).
+
+Limits (CloudWatch Logs quotas and the StartQuery / GetQueryResults references):
+100 concurrent queries per account and Region, 50 log groups per query (or a SOURCE
+command), `limit` 1..100,000 rows read 10,000 per GetQueryResults page, a query times out
+after 60 minutes, results are kept for 7 days.
+https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CloudWatchLogs-Insights-Query-History.html
+https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetQueryResults.html
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from typing import Any
 
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
-from mamori.services.logs.common import group_arn, invalid, not_found
+from mamori.services.logs.common import GROUP, group_arn, invalid, make_token, not_found, read_token
 from mamori.store import logs as events_store
 
 QUERY = "logs:query"
 DEFINITION = "logs:query-definition"
-MAX_CONCURRENT = 30      # concurrent CWLI queries per account (CloudWatch Logs quotas)
+ACCOUNT_POLICY = "logs:account-policy"
+MAX_CONCURRENT = 100     # concurrent Logs Insights QL queries per account and Region
 MAX_GROUPS = 50          # log groups per query
-DEFAULT_LIMIT = 10000
+MAX_SOURCE_GROUPS = 10_000  # log groups a SOURCE command may select
+DEFAULT_LIMIT = 10_000
+PAGE = 10_000            # rows per GetQueryResults page
 TIMEOUT_SECONDS = 3600   # a query times out after 60 minutes
+KEEP_SECONDS = 7 * 86400  # results of a query are retrievable for 7 days
+WAIT_SECONDS = 0.5       # GetQueryResults waits this long for a running query to finish
 ACTIVE = ("Scheduled", "Running")
+NOT_FOR_INFREQUENT = ("pattern", "diff", "unmask", "filterindex")
 
 
 def _query_arn(ctx: RequestContext, query_id: str) -> str:
@@ -52,6 +74,27 @@ def _format(value: Any, typ: str) -> str | None:
     return str(value)
 
 
+def _months_back(ms: int) -> int:
+    """The same time one calendar month earlier (day clamped to the month's length)."""
+    import calendar
+    t = dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
+    year, month = (t.year, t.month - 1) if t.month > 1 else (t.year - 1, 12)
+    day = min(t.day, calendar.monthrange(year, month)[1])
+    return int(t.replace(year=year, month=month, day=day).timestamp() * 1000)
+
+
+def _previous_window(start_ms: int, end_ms: int, period: str) -> int:
+    """Start of the comparison window of `diff` (its end is the current start).
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Diff.html"""
+    if period == "previousDay":
+        return start_ms - 86_400_000
+    if period == "previousWeek":
+        return start_ms - 7 * 86_400_000
+    if period == "previousMonth":
+        return _months_back(start_ms)
+    return start_ms - (end_ms - start_ms + 1)
+
+
 class QueryOperations:
     """Logs Insights: the mixin LogsProvider inherits."""
 
@@ -60,49 +103,92 @@ class QueryOperations:
         if pool is None:
             from concurrent.futures import ThreadPoolExecutor
             pool = self._insights_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="logs-insights")
+            self._insights_jobs: dict[str, Any] = {}
         return pool
 
     # -- StartQuery ----------------------------------------------------------------------
     def start_query(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        from mamori.services.logs.insights.compiler import compile_query
+        from mamori.services.logs.insights.compiler import Compiler
         from mamori.services.logs.insights.lexer import MalformedQuery
+        from mamori.services.logs.insights.parser import parse
 
         language = request.get("queryLanguage") or "CWLI"
-        names = self._query_groups(request)
-        for name in names:
-            ctx.authorize("logs:StartQuery", group_arn(ctx, name=name))
+        query = request.get("queryString", "")
+        try:
+            commands = parse(query) if language == "CWLI" else None
+        except MalformedQuery as exc:
+            commands = exc
+        source = commands[0].source if isinstance(commands, list) and commands[0].kind == "source" else None
+        if source is not None:
+            if any(request.get(k) for k in ("logGroupName", "logGroupNames", "logGroupIdentifiers")):
+                raise invalid("A query with a SOURCE command must not also name log groups "
+                              "(logGroupName, logGroupNames or logGroupIdentifiers)")
+            docs = self._source_groups(ctx, source)
+            for doc in docs:
+                ctx.authorize("logs:StartQuery", doc["logGroupArn"].rstrip(":*") if "logGroupArn" in doc
+                              else group_arn(ctx, name=doc["logGroupName"]))
+            if not docs:
+                ctx.authorize("logs:StartQuery", group_arn(ctx, name="*"))
+            names = [d["logGroupName"] for d in docs]
+        else:
+            names = self._query_groups(request)
+            for name in names:
+                ctx.authorize("logs:StartQuery", group_arn(ctx, name=name))
         if language != "CWLI":
             raise invalid(f"Query language {language} is not supported by mamori yet")
         start, end = request["startTime"], request["endTime"]
         if end < start:
             raise invalid("End time should not be before the start time")
         limit = request.get("limit") or DEFAULT_LIMIT
-        if limit > DEFAULT_LIMIT:
-            raise invalid("Limit cannot be greater than 10000")
-        for name in names:
-            if ctx.store.get(group_arn(ctx, name=name)) is None:
-                raise error("ResourceNotFoundException", f"Log group '{name}' does not exist for account ID "
-                            f"'{ctx.account_id}' (Service: AWSLogs; Status Code: 400)")
-        query = request.get("queryString", "")
+        if source is None:
+            docs = []
+            for name in names:
+                doc = ctx.store.get(group_arn(ctx, name=name))
+                if doc is None:
+                    raise error("ResourceNotFoundException", f"Log group '{name}' does not exist for account ID "
+                                f"'{ctx.account_id}' (Service: AWSLogs; Status Code: 400)")
+                docs.append(doc)
+        if isinstance(commands, Exception):
+            raise error("MalformedQueryException", str(commands), queryCompileError={"message": str(commands)})
+        by_name = {d["logGroupName"]: d for d in docs}
         try:
-            compiled = compile_query(query, limit)
+            compiled = Compiler(lambda f: self._indexed(ctx, by_name, f)).compile(commands, limit, "log_events")
         except MalformedQuery as exc:
-            raise error("MalformedQueryException", str(exc),
-                        queryCompileError={"message": str(exc)}) from None
+            raise error("MalformedQueryException", str(exc), queryCompileError={"message": str(exc)}) from None
         now = ctx.time()
+        self._check_range(docs, start, end, now)
+        for doc in docs:
+            if doc.get("logGroupClass") == "INFREQUENT_ACCESS":
+                bad = sorted(compiled.commands & set(NOT_FOR_INFREQUENT))
+                if bad:
+                    msg = (f"The command '{'filterIndex' if bad[0] == 'filterindex' else bad[0]}' is not supported "
+                           f"for log groups in the Infrequent Access log class ('{doc['logGroupName']}')")
+                    raise error("MalformedQueryException", msg, queryCompileError={"message": msg})
+        if compiled.unmask:
+            for doc in docs:
+                ctx.authorize("logs:Unmask", group_arn(ctx, name=doc["logGroupName"]))
         running = [d for d in ctx.store.list(QUERY, account_id=ctx.account_id, region=ctx.region)
-                   if self._refresh(ctx, d)["status"] in ACTIVE]
+                   if d["status"] in ACTIVE and self._refresh(ctx, d)["status"] in ACTIVE]
         if len(running) >= MAX_CONCURRENT:
             raise error("LimitExceededException", "Account maximum query concurrency limit of "
                         f"[{MAX_CONCURRENT}] reached.")
+        start_ms, end_ms = int(start) * 1000, int(end) * 1000 + 999
+        read_from = start_ms
+        if compiled.pattern is not None and compiled.pattern.diff is not None:
+            read_from = _previous_window(start_ms, end_ms, compiled.pattern.diff)
+        job = {"account": ctx.account_id, "region": ctx.region, "groups": names, "start": start_ms,
+               "end": end_ms, "read_from": read_from,
+               "masks": {} if compiled.unmask else {d["logGroupName"]: d["_dataProtection"] for d in docs
+                                                    if d.get("_dataProtection")},
+               "keys": self._sealed_keys(ctx, docs, read_from, end_ms)}
         query_id = str(uuid.uuid4())
         arn = _query_arn(ctx, query_id)
         doc = {"queryId": query_id, "queryString": query, "status": "Scheduled", "createTime": int(now * 1000),
                "logGroupNames": names, "queryLanguage": language, "results": [],
                "statistics": {"recordsMatched": 0.0, "recordsScanned": 0.0, "bytesScanned": 0.0}}
         ctx.store.put(arn, doc, kind=QUERY, account_id=ctx.account_id, region=ctx.region)
-        params = [ctx.account_id, ctx.region, names, int(start) * 1000, int(end) * 1000 + 999]
-        self._query_pool().submit(self._run_query, ctx.store, ctx.telemetry, arn, compiled, params)
+        pool = self._query_pool()
+        self._insights_jobs[arn] = pool.submit(self._run_query, ctx.store, ctx.telemetry, arn, compiled, job)
         return {"queryId": query_id}
 
     def _query_groups(self, request: dict[str, Any]) -> list[str]:
@@ -119,51 +205,201 @@ class QueryOperations:
         for ident in raw:
             if ident.startswith("arn:"):
                 parts = ident.split(":")
-                if len(parts) < 7 or parts[5] != "log-group":
+                if len(parts) < 7 or parts[5] != "log-group" or ident.endswith("*"):
                     raise invalid(f"Invalid log group identifier: {ident}")
                 ident = parts[6]
             if ident not in names:
                 names.append(ident)
         return names
 
-    def _run_query(self, store: Any, telemetry: Any, arn: str, compiled: Any, params: list) -> None:
+    def _source_groups(self, ctx: RequestContext, source: dict[str, Any]) -> list[dict[str, Any]]:
+        """The log groups SOURCE logGroups(...) selects: by name prefix (any, when none is
+        given), account (only this account's groups exist here) and class (Standard when
+        none is given). https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Source.html"""
+        prefixes = source.get("namePrefix") or [""]
+        accounts = source.get("accountIdentifiers")
+        classes = {c.upper() for c in source.get("class") or ["STANDARD"]}
+        if accounts is not None and ctx.account_id not in accounts:
+            return []
+        docs = [d for d in ctx.store.list(GROUP, account_id=ctx.account_id, region=ctx.region)
+                if any(d["logGroupName"].startswith(p) for p in prefixes)
+                and d.get("logGroupClass", "STANDARD") in classes]
+        if len(docs) > MAX_SOURCE_GROUPS:
+            raise error("LimitExceededException", f"The SOURCE command selected more than {MAX_SOURCE_GROUPS} "
+                        "log groups")
+        return sorted(docs, key=lambda d: d["logGroupName"])
+
+    def _indexed(self, ctx: RequestContext, docs: dict[str, dict], name: str) -> dict[str, int]:
+        """Groups of the query with a field index on `name` (from their index policy or an
+        account FIELD_INDEX_POLICY) -> the time (ms) the index was created."""
+        import json as _json
+        out: dict[str, int] = {}
+        for group, doc in docs.items():
+            policy = doc.get("_indexPolicy")
+            if policy:
+                try:
+                    fields = _json.loads(policy["policyDocument"]).get("Fields") or []
+                except (ValueError, AttributeError):
+                    fields = []
+                if name in fields:
+                    out[group] = int(policy.get("lastUpdateTime") or 0)
+        for policy in ctx.store.list(ACCOUNT_POLICY, account_id=ctx.account_id, region=ctx.region):
+            if policy.get("policyType") != "FIELD_INDEX_POLICY":
+                continue
+            try:
+                fields = _json.loads(policy["policyDocument"]).get("Fields") or []
+            except (ValueError, AttributeError):
+                continue
+            if name not in fields:
+                continue
+            prefixes = _selection_prefixes(policy.get("selectionCriteria"))
+            for group in docs:
+                if group not in out and (prefixes is None or any(group.startswith(p) for p in prefixes)):
+                    out[group] = int(policy.get("lastUpdatedTime") or 0)
+        return out
+
+    def _check_range(self, docs: list[dict], start: int, end: int, now: float) -> None:
+        """A query whose whole range is before the log groups were created, or older than
+        what their retention keeps, is refused (message as AWS reports it)."""
+        if not docs:
+            return
+        end_ms = int(end) * 1000 + 999
+        created = min(int(d.get("creationTime") or 0) for d in docs)
+        kept = [int(now * 1000) - int(d["retentionInDays"]) * 86_400_000 for d in docs if d.get("retentionInDays")]
+        oldest_kept = min(kept) if len(kept) == len(docs) else None
+        if end_ms < created or (oldest_kept is not None and end_ms < oldest_kept):
+            msg = ("Query's end date and time is either before the log groups creation time or exceeds the "
+                   "log groups log retention settings")
+            raise error("MalformedQueryException", msg, queryCompileError={"message": msg})
+
+    def _sealed_keys(self, ctx: RequestContext, docs: list[dict], start: int, end: int) -> dict:
+        """Plaintext data keys for the sealed events in range (groups with a KMS key), asked
+        from KMS now, as the caller's request: a disabled key fails the query here."""
+        sealed_keys = getattr(events_store, "sealed_keys", None)
+        if sealed_keys is None or not any(d.get("_dataKeys") for d in docs):
+            return {}
+        from mamori.services.logs import encryption
+        wanted = sealed_keys(ctx.telemetry, ctx.account_id, ctx.region,
+                             [d["logGroupName"] for d in docs if d.get("_dataKeys")], start=start, end=end)
+        by_name = {d["logGroupName"]: d for d in docs}
+        keys: dict[tuple[str, str], bytes] = {}
+        for group, names in wanted.items():
+            for key_name in names:
+                keys[(group, key_name)] = encryption.data_key(ctx.runtime, ctx, by_name[group], key_name)
+        aads = {g: encryption.aad(ctx, ctx.account_id, g) for g in wanted}
+        return {"keys": keys, "aad": aads}
+
+    # -- running ---------------------------------------------------------------------------
+    def _run_query(self, store: Any, telemetry: Any, arn: str, compiled: Any, job: dict) -> None:
         doc = store.get(arn)
         if doc is None or doc["status"] != "Scheduled":
             return
-        doc["status"] = "Running"
-        store.put(arn, doc, kind=QUERY, account_id=arn.split(":")[4], region=arn.split(":")[3])
+        account, region = arn.split(":")[4], arn.split(":")[3]
         try:
             events_store.ensure(telemetry)
             cur = telemetry.cursor()
             try:
-                rows = cur.execute(compiled.sql, params).fetchall()
-                stats = cur.execute(compiled.stats_sql, params).fetchone()
+                self._prepare(cur, job)
+                if compiled.pattern is not None:
+                    results, stats = self._run_pattern(cur, compiled, job)
+                else:
+                    results, stats = self._run_sql(cur, compiled, job)
             finally:
                 cur.close()
-            results = []
-            ncols = len(compiled.columns)
-            for row in rows:
-                out = []
-                for (name, typ), value in zip(compiled.columns, row[:ncols]):
-                    text = _format(value, typ)
-                    if text is not None:
-                        out.append({"field": name, "value": text})
-                if compiled.events:
-                    acct, region, group, event_id = row[ncols:]
-                    out.append({"field": "@ptr", "value": events_store.pointer(acct, region, group, event_id)})
-                results.append(out)
             doc = store.get(arn)
-            if doc is None or doc["status"] != "Running":
+            if doc is None or doc["status"] not in ACTIVE:
                 return  # stopped meanwhile
             doc["results"] = results
-            doc["statistics"] = {"recordsMatched": float(stats[1] or 0), "recordsScanned": float(stats[0] or 0),
-                                 "bytesScanned": float(stats[2] or 0)}
+            doc["statistics"] = stats
             doc["status"] = "Complete"
         except Exception as exc:  # a query error is the query's Failed status, never a crash
             doc = store.get(arn) or doc
+            if doc["status"] not in ACTIVE:
+                return
             doc["status"] = "Failed"
             doc["error"] = str(exc).splitlines()[0][:500]
-        store.put(arn, doc, kind=QUERY, account_id=arn.split(":")[4], region=arn.split(":")[3])
+        store.put(arn, doc, kind=QUERY, account_id=account, region=region)
+
+    def _params(self, job: dict, start: int | None = None) -> list:
+        return [job["account"], job["region"], job["groups"], job["start"] if start is None else start, job["end"]]
+
+    def _prepare(self, cur: Any, job: dict) -> None:
+        """Shadow log_events on this cursor when some events must be opened or masked."""
+        keys = job.get("keys") or {}
+        if keys:
+            events_store.prepare_query(cur, job["account"], job["region"], job["groups"], job["read_from"],
+                                       job["end"], keys["keys"], lambda g: keys["aad"][g])
+        if not job["masks"]:
+            return
+        from mamori.services.logs.masking import masker
+        shadowed = bool(cur.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND "
+                                    "table_name = 'log_events'").fetchone()[0])
+        if not shadowed:
+            cur.execute("CREATE TEMP TABLE log_events AS SELECT * FROM main.log_events WHERE account = ? AND "
+                        "region = ? AND list_contains(?::VARCHAR[], log_group) AND ts >= ? AND ts <= ?",
+                        self._params(job, job["read_from"]))
+        for group, policy in sorted(job["masks"].items()):
+            mask = masker(policy)
+            rows = cur.execute("SELECT id, message FROM temp.log_events WHERE log_group = ?", [group]).fetchall()
+            changed = [(i, mask(m)) for i, m in rows]
+            changed = [(i, m) for (i, m), (_, old) in zip(changed, rows) if m != old]
+            if changed:
+                cur.execute("UPDATE temp.log_events AS e SET message = o.m FROM (SELECT unnest(?::BIGINT[]) AS id, "
+                            "unnest(?::VARCHAR[]) AS m) o WHERE e.id = o.id AND e.log_group = ?",
+                            [[i for i, _ in changed], [m for _, m in changed], group])
+
+    def _run_sql(self, cur: Any, compiled: Any, job: dict) -> tuple[list, dict]:
+        params = self._params(job) * compiled.base_refs
+        rows = cur.execute(compiled.sql, params).fetchall()
+        ncols = len(compiled.columns)
+        if rows:
+            matched, scanned, scanned_bytes = rows[0][-3:]
+        else:
+            scanned, matched, scanned_bytes = cur.execute(compiled.stats_sql, self._params(job)).fetchone()
+        results = []
+        for row in rows:
+            out = []
+            for (name, typ), value in zip(compiled.columns, row[:ncols]):
+                text = _format(value, typ)
+                if text is not None:
+                    out.append({"field": name, "value": text})
+            if compiled.events:
+                acct, region, group, event_id = row[ncols:ncols + 4]
+                out.append({"field": "@ptr", "value": events_store.pointer(acct, region, group, event_id)})
+            results.append(out)
+        return results, {"recordsMatched": float(matched or 0), "recordsScanned": float(scanned or 0),
+                         "bytesScanned": float(scanned_bytes or 0)}
+
+    def _run_pattern(self, cur: Any, compiled: Any, job: dict) -> tuple[list, dict]:
+        from mamori.services.logs.insights import clusters
+        plan = compiled.pattern
+        start, end = job["start"], job["end"]
+        bin_ms = max(1000, -(-(end - start + 1) // 10))
+        sql = (plan.input_sql.replace("$bin_start", str(int(start))).replace("$bin_ms", str(int(bin_ms)))
+               .replace("$cur_start", str(int(start))))
+        rows = cur.execute(sql, self._params(job, job["read_from"])).fetchall()
+        scanned, scanned_bytes = cur.execute(
+            "SELECT count(*), sum(strlen(message)) FROM log_events WHERE account = ? AND region = ? AND "
+            "list_contains(?::VARCHAR[], log_group) AND ts >= ? AND ts <= ?",
+            self._params(job, job["read_from"])).fetchone()
+        matched = sum(int(r[3]) for r in rows if r[2])
+        if plan.diff is None:
+            table = clusters.pattern_rows(rows, start, bin_ms)
+            cur.execute("CREATE TEMP TABLE _patterns (pattern VARCHAR, ratio DOUBLE, sample_count BIGINT, "
+                        "severity VARCHAR, tokens VARCHAR, visualization VARCHAR)")
+        else:
+            table = clusters.diff_rows(rows)
+            cur.execute("CREATE TEMP TABLE _patterns (pattern VARCHAR, sample_count BIGINT, previous_count BIGINT, "
+                        "change BIGINT, severity VARCHAR)")
+        if table:
+            cur.executemany(f"INSERT INTO _patterns VALUES ({', '.join('?' * len(table[0]))})", table)
+        out = cur.execute(plan.post.sql).fetchall()
+        results = []
+        for row in out:
+            results.append([{"field": name, "value": text} for (name, typ), value in zip(plan.post.columns, row)
+                             if (text := _format(value, typ)) is not None])
+        return results, {"recordsMatched": float(matched), "recordsScanned": float(scanned or 0),
+                         "bytesScanned": float(scanned_bytes or 0)}
 
     def _refresh(self, ctx: RequestContext, doc: dict[str, Any]) -> dict[str, Any]:
         """A query still active an hour after it started has timed out."""
@@ -173,28 +409,60 @@ class QueryOperations:
                           region=ctx.region)
         return doc
 
+    def _expired(self, ctx: RequestContext, doc: dict[str, Any]) -> bool:
+        """Results are retrievable for 7 days; then the query is gone."""
+        if ctx.time() * 1000 - doc["createTime"] > KEEP_SECONDS * 1000:
+            ctx.store.delete(_query_arn(ctx, doc["queryId"]))
+            return True
+        return False
+
     def _load_query(self, ctx: RequestContext, query_id: str) -> dict[str, Any]:
         doc = ctx.store.get(_query_arn(ctx, query_id))
-        if doc is None:
+        if doc is None or self._expired(ctx, doc):
             raise error("ResourceNotFoundException", f"Query does not exist. Query ID: {query_id}")
         return self._refresh(ctx, doc)
 
     # -- GetQueryResults / StopQuery / DescribeQueries --------------------------------------
-    def get_query_results(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+    async def get_query_results(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         query_id = request["queryId"]
-        doc = ctx.store.get(_query_arn(ctx, query_id))
+        arn = _query_arn(ctx, query_id)
+        doc = ctx.store.get(arn)
         groups = doc["logGroupNames"] if doc else ["*"]
-        for name in groups:
+        for name in groups or ["*"]:
             ctx.authorize("logs:GetQueryResults", group_arn(ctx, name=name))
+        job = getattr(self, "_insights_jobs", {}).get(arn)
+        if doc is not None and doc["status"] in ACTIVE and job is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job)), WAIT_SECONDS)
+            except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - the doc says how it ended
+                pass
+        if job is not None and job.done():
+            self._insights_jobs.pop(arn, None)
         doc = self._load_query(ctx, query_id)
-        out: dict[str, Any] = {"queryLanguage": doc.get("queryLanguage", "CWLI"), "status": doc["status"],
-                               "statistics": doc["statistics"], "results": doc["results"]}
+        status = doc["status"]
+        if status == "Scheduled" and job is not None and job.running():
+            status = "Running"
+        rows = doc["results"]
+        size = request.get("maxItems") or PAGE
+        offset = 0
+        if request.get("nextToken"):
+            try:
+                state = read_token(request["nextToken"])
+                if state.get("q") != query_id:
+                    raise ValueError
+                offset = int(state["o"])
+            except (ValueError, KeyError, TypeError):
+                raise invalid("The specified nextToken is not valid.") from None
+        out: dict[str, Any] = {"queryLanguage": doc.get("queryLanguage", "CWLI"), "status": status,
+                               "statistics": doc["statistics"], "results": rows[offset:offset + size]}
+        if offset + size < len(rows):
+            out["nextToken"] = make_token({"q": query_id, "o": offset + size})
         return out
 
     def stop_query(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         query_id = request["queryId"]
         doc = ctx.store.get(_query_arn(ctx, query_id))
-        for name in (doc["logGroupNames"] if doc else ["*"]):
+        for name in (doc["logGroupNames"] if doc else ["*"]) or ["*"]:
             ctx.authorize("logs:StopQuery", group_arn(ctx, name=name))
         doc = self._load_query(ctx, query_id)
         if doc["status"] not in ACTIVE:
@@ -206,7 +474,8 @@ class QueryOperations:
     def describe_queries(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         group = request.get("logGroupName")
         ctx.authorize("logs:DescribeQueries", group_arn(ctx, name=group) if group else "*")
-        docs = [self._refresh(ctx, d) for d in ctx.store.list(QUERY, account_id=ctx.account_id, region=ctx.region)]
+        docs = [self._refresh(ctx, d) for d in ctx.store.list(QUERY, account_id=ctx.account_id, region=ctx.region)
+                if not self._expired(ctx, d)]
         docs.sort(key=lambda d: d["createTime"], reverse=True)
         if group:
             docs = [d for d in docs if group in d["logGroupNames"]]
@@ -219,7 +488,8 @@ class QueryOperations:
         page = docs[start:start + size]
         out: dict[str, Any] = {"queries": [
             {"queryLanguage": d.get("queryLanguage", "CWLI"), "queryId": d["queryId"], "queryString": d["queryString"],
-             "status": d["status"], "createTime": d["createTime"], "logGroupName": d["logGroupNames"][0]}
+             "status": d["status"], "createTime": d["createTime"],
+             **({"logGroupName": d["logGroupNames"][0]} if d["logGroupNames"] else {})}
             for d in page]}
         if start + size < len(docs):
             out["nextToken"] = str(start + size)
@@ -270,3 +540,14 @@ class QueryOperations:
             raise not_found("query definition")
         ctx.store.delete(arn)
         return {"success": True}
+
+
+def _selection_prefixes(criteria: str | None) -> list[str] | None:
+    """`LogGroupNamePrefix IN ["a", "b"]` of an account policy -> ["a", "b"]; None = all."""
+    if not criteria:
+        return None
+    import re
+    m = re.search(r"LogGroupNamePrefix\s+IN\s*\[(.*)\]", criteria)
+    if not m:
+        return None
+    return re.findall(r'"([^"]*)"', m.group(1))

@@ -9,15 +9,30 @@ of version-2 VPC flow log lines. A `stats` replaces the rows by its groups.
 
 Values are typed loosely as AWS's: discovered fields are text, compared and added as
 numbers when the other side is a number. Times are epoch milliseconds (type 'time').
+`jsonParse()` gives DuckDB JSON values (type 'json'): `name.key` / `name.0` address into
+them, `unnest` flattens their lists into one row per item.
+
+Statistics ride along in the one statement: recordsScanned/bytesScanned come from an
+aggregate over the same table and range, recordsMatched from a window over the rows
+entering the first `stats` (or the final rows when there is none).
+
+`pattern` and `diff` split a query in two: the commands before them compile to the SQL
+that yields their input (value, timestamp); clusters.py groups it in Python; the commands
+after them compile (`post`) to SQL over the temporary table `_patterns` holding one row
+per pattern.
+
+Only the fields a query references are extracted: the JSON document of a message is
+parsed only by the discovered fields that need it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from mamori.services.logs.insights.lexer import MalformedQuery
 from mamori.services.logs.insights.parser import (
+    MAX_LIMIT,
     Binary,
     Call,
     Command,
@@ -41,6 +56,22 @@ _IPV6 = ("(" + "|".join([
     f"{_H}:(:{_H}){{1,6}}", f":((:{_H}){{1,7}}|:)"]) + ")")
 AGGREGATES = {"count", "count_distinct", "sum", "avg", "min", "max", "pct", "stddev", "earliest", "latest",
               "sortsfirst", "sortslast"}
+# Functions of the current language (time-series functions of stats) mamori refuses by name.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-timeseries-functions.html
+REFUSED_FUNCTIONS = {"rate", "count_over_time", "sum_over_time", "histogram"}
+# Fields every Standard log group has a field index on; filterIndex over other fields
+# needs an index policy naming them.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-FilterIndex.html
+DEFAULT_INDEXED = ("@logStream", "@aws.region", "@aws.account", "@source.log", "@data_source_name",
+                   "@data_source_type", "@data_format", "traceId", "severityText", "attributes.session.id")
+PATTERN_COLUMNS = {"@pattern": ("pattern", "str"), "@ratio": ("ratio", "num"), "@sampleCount": ("sample_count", "int"),
+                   "@severityLabel": ("severity", "str"), "@tokens": ("tokens", "str"),
+                   "@visualization": ("visualization", "str")}
+PATTERN_OUTPUT = ["@pattern", "@ratio", "@sampleCount", "@severityLabel", "@tokens", "@visualization"]
+DIFF_COLUMNS = {"@pattern": ("pattern", "str"), "@sampleCount": ("sample_count", "int"),
+                "@previousSampleCount": ("previous_count", "int"), "@changeInSampleCount": ("change", "int"),
+                "@severityLabel": ("severity", "str")}
+DIFF_OUTPUT = ["@pattern", "@sampleCount", "@previousSampleCount", "@changeInSampleCount", "@severityLabel"]
 
 
 def unsupported(what: str) -> MalformedQuery:
@@ -55,12 +86,26 @@ def s(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def json_path(parts: list[str]) -> str:
+    return "$" + "".join(f"[{p}]" if p.isdigit() else "." + q(p) for p in parts)
+
+
 @dataclass
 class Stage:
     events: bool = True
     cols: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (sql column, type)
     output: list[str] | None = None
     order: list[str] = field(default_factory=list)
+    tiebreak: list[str] = field(default_factory=list)  # unnest ordinals, after _ts/_id
+    default_order: str = "ORDER BY ALL"
+
+
+@dataclass
+class PatternPlan:
+    """`pattern`/`diff`: the SQL of their input, and what runs on their rows."""
+    input_sql: str        # rows (value, time bin, is current window, count, first ts, first id)
+    post: "Compiled"      # the commands after them, over the temporary table _patterns
+    diff: str | None      # None for pattern; "" / previousDay / previousWeek / previousMonth
 
 
 @dataclass
@@ -70,16 +115,24 @@ class Compiled:
     columns: list[tuple[str, str]]  # (output name, type)
     events: bool                    # rows are events (carry @ptr)
     stats: bool
-    stats_sql: str = ""             # (records scanned, records matched, bytes scanned)
+    stats_sql: str = ""             # (records scanned, records matched, bytes scanned), alone
+    source: dict | None = None      # SOURCE logGroups(...) arguments
+    unmask: bool = False
+    commands: set = field(default_factory=set)  # command names the query uses
+    pattern: PatternPlan | None = None
+    base_refs: int = 1              # times the statement repeats the base parameters
 
 
 class Compiler:
-    def __init__(self) -> None:
+    def __init__(self, indexed: Callable[[str], dict[str, int]] | None = None) -> None:
         self.ctes: list[str] = []
         self.n = 0
-        self.stage = Stage()
+        self.stage = Stage(default_order="ORDER BY _ts DESC, _id DESC")
         self.aggregating = False
         self.matched_stage: int | None = None
+        self.matched_col = False    # the current rows carry `_matched` (first stats seen)
+        self.needs_json = False     # a discovered field reads the message as JSON
+        self.indexed = indexed or (lambda name: {})
 
     def fresh(self, prefix: str = "c") -> str:
         self.n += 1
@@ -101,28 +154,45 @@ class Compiler:
                 "@ingestionTime": ("_ingest", "time"), "@log": ("(_acct || ':' || _group)", "any")}
         if name in base:
             return base[name]
+        parts = name.split(".")
+        for k in range(len(parts) - 1, 0, -1):  # into a JSON value a command defined
+            head = ".".join(parts[:k])
+            if head in st.cols and st.cols[head][1] == "json":
+                return f"json_extract({q(st.cols[head][0])}, {s(json_path(parts[k:]))})", "json"
+        if name in ("@aws.region", "@aws.account"):
+            return ("_region" if name == "@aws.region" else "_acct"), "any"
         if name.startswith("@"):
             if name == "@ptr":
                 raise unsupported("using @ptr in an expression")
             return "NULL", "any"
-        path = "$" + "".join(f"[{p}]" if p.isdigit() else "." + q(p) for p in name.split("."))
-        sql = f"json_extract_string(_j, {s(path)})"
+        self.needs_json = True
+        # try(): a message that starts like JSON but is not valid JSON has no JSON fields
+        sql = f"try(json_extract_string(_j, {s(json_path(parts))}))"
         if name in VPC_FIELDS:
             i = VPC_FIELDS.index(name) + 1
-            sql = f"coalesce({sql}, CASE WHEN _vpc THEN split_part(_msg, ' ', {i}) END)"
+            vpc = "(starts_with(_msg, '2 ') AND len(string_split(_msg, ' ')) = 14)"
+            sql = f"coalesce({sql}, CASE WHEN {vpc} THEN split_part(_msg, ' ', {i}) END)"
         return sql, "any"
 
     # -- expressions -------------------------------------------------------------------
     def num(self, e: Any) -> str:
         sql, typ = self.expr(e)
+        if typ == "json":
+            sql = f"json_extract_string({sql}, '$')"
         return sql if typ in NUMERIC else f"TRY_CAST({sql} AS DOUBLE)"
 
     def text(self, e: Any) -> str:
         sql, typ = self.expr(e)
+        return self.as_text(sql, typ)
+
+    def as_text(self, sql: str, typ: str) -> str:
         if typ in ("str", "any"):
             return sql
+        if typ == "json":  # strings without their quotes, maps and lists as compact JSON
+            return f"json_extract_string({sql}, '$')"
         if typ == "num":
-            return f"CASE WHEN {sql} = floor({sql}) AND abs({sql}) < 1e15 THEN CAST(CAST({sql} AS BIGINT) AS VARCHAR) ELSE CAST({sql} AS VARCHAR) END"
+            return (f"CASE WHEN {sql} = floor({sql}) AND abs({sql}) < 1e15 THEN CAST(CAST({sql} AS BIGINT) AS VARCHAR) "
+                    f"ELSE CAST({sql} AS VARCHAR) END")
         return f"CAST({sql} AS VARCHAR)"
 
     def truth(self, e: Any) -> str:
@@ -186,7 +256,7 @@ class Compiler:
             if lt in NUMERIC or rt in NUMERIC:
                 left, right = self.num(e.left), self.num(e.right)
             else:
-                left, right = ls, rs
+                left, right = self.as_text(ls, lt), self.as_text(rs, rt)
             sop = "<>" if op == "!=" else op
             return f"coalesce({left} {sop} {right}, false)", "bool"
         if op in ("+", "-", "*", "/", "%", "^"):
@@ -215,7 +285,19 @@ class Compiler:
             return self.aggregate(c, name)
         if c.star:
             raise MalformedQuery(f"'*' is only allowed in count(*), not in {c.name}()")
+        if name in REFUSED_FUNCTIONS:
+            raise unsupported(f"the time-series function {c.name}()")
         a = c.args
+        if name == "jsonparse":
+            # https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-operations-functions.html
+            # (JSON functions, structure types): a MAP or LIST, addressed with dots.
+            v = self.text(self.args(c, 1)[0])
+            return f"CASE WHEN json_valid({v}) THEN json({v}) END", "json"
+        if name == "jsonstringify":
+            sql, typ = self.expr(self.args(c, 1)[0])
+            if typ == "json":
+                return f"CAST({sql} AS VARCHAR)", "str"
+            return f"CAST(to_json({self.as_text(sql, typ)}) AS VARCHAR)", "str"
         if name == "strlen":
             return f"length({self.text(self.args(c, 1)[0])})", "int"
         if name in ("toupper", "tolower"):
@@ -274,13 +356,11 @@ class Compiler:
             v4, v6 = f"regexp_full_match({v}, {s(_IPV4)})", f"regexp_full_match({v}, {s(_IPV6)})"
             body = {"isvalidip": f"({v4} OR {v6})", "isvalidipv4": v4, "isvalidipv6": v6}[name]
             return f"coalesce({body}, false)", "bool"
-        if name in ("isipinsubnet", "isipv4insubnet"):
+        if name in ("isipinsubnet", "isipv4insubnet", "isipv6insubnet"):
             self.args(c, 2)
             if not isinstance(a[1], Lit) or not isinstance(a[1].value, str):
                 raise unsupported(f"{c.name}() with a subnet that is not a string literal")
-            return self.in_subnet(self.text(a[0]), a[1].value, c.name), "bool"
-        if name == "isipv6insubnet":
-            raise unsupported("the function isIpv6InSubnet()")
+            return self.in_subnet(self.text(a[0]), a[1].value, c.name, name), "bool"
         if name == "ispresent":
             sql, _ = self.expr(self.args(c, 1)[0])
             return f"({sql} IS NOT NULL)", "bool"
@@ -290,19 +370,46 @@ class Compiler:
             return "coalesce(" + ", ".join(self.text(x) for x in a) + ")", "any"
         raise unsupported(f"the function {c.name}()")
 
-    def in_subnet(self, value: str, cidr: str, fn: str) -> str:
+    def in_subnet(self, value: str, cidr: str, fn: str, name: str) -> str:
         import ipaddress
         try:
             net = ipaddress.ip_network(cidr, strict=False)
         except ValueError:
             raise MalformedQuery(f"{fn}(): '{cidr}' is not a valid subnet") from None
-        if net.version != 4:
-            raise unsupported(f"{fn}() with an IPv6 subnet")
+        if name == "isipv4insubnet" and net.version != 4:
+            raise MalformedQuery(f"{fn}(): '{cidr}' is not an IPv4 subnet")
+        if name == "isipv6insubnet" and net.version != 6:
+            raise MalformedQuery(f"{fn}(): '{cidr}' is not an IPv6 subnet")
+        if net.version == 6:
+            return self.in_subnet6(value, net)
         parts = " + ".join(f"(TRY_CAST(split_part({value}, '.', {i + 1}) AS BIGINT) << {24 - 8 * i})"
                            for i in range(4))
         mask = (0xFFFFFFFF << (32 - net.prefixlen)) & 0xFFFFFFFF
         return (f"coalesce(regexp_full_match({value}, {s(_IPV4)}) AND "
                 f"(({parts}) & {mask}) = {int(net.network_address)}, false)")
+
+    def in_subnet6(self, value: str, net: Any) -> str:
+        """An IPv6 address in a subnet: the address expanded in SQL to its 32 hex digits
+        (the one '::' filled with zero groups), compared with the network's first
+        prefixlen bits. IPv4-mapped dotted forms are not expanded (no match)."""
+        groups = f"string_split(lower({value}), ':')"
+        # '::' splits into empty items: the number of zero groups is 8 - (non-empty groups)
+        nonempty = f"len(list_filter({groups}, lambda x: x <> ''))"
+        expanded = (f"CASE WHEN contains({value}, '::') THEN "
+                    f"array_to_string(list_transform(string_split(lower({value}), '::'), "
+                    f"lambda h: array_to_string(list_transform(list_filter(string_split(h, ':'), lambda x: x <> ''), "
+                    f"lambda x: lpad(x, 4, '0')), '')), repeat('0000', 8 - {nonempty})) "
+                    f"ELSE array_to_string(list_transform({groups}, lambda x: lpad(x, 4, '0')), '') END")
+        bits = net.prefixlen
+        full, rest = divmod(bits, 4)
+        hexnet = f"{int(net.network_address):032x}"
+        checks = [f"left({expanded}, {full}) = {s(hexnet[:full])}"] if full else []
+        if rest:
+            mask = (0xF << (4 - rest)) & 0xF
+            checks.append(f"(('0x' || substr({expanded}, {full + 1}, 1))::INTEGER & {mask}) = "
+                          f"{int(hexnet[full], 16) & mask}")
+        cond = " AND ".join(checks) or "true"
+        return f"coalesce(regexp_full_match({value}, {s(_IPV6)}) AND length({expanded}) = 32 AND {cond}, false)"
 
     def aggregate(self, c: Call, name: str) -> tuple[str, str]:
         self.aggregating = False  # no aggregate inside an aggregate
@@ -360,16 +467,20 @@ class Compiler:
             st.output = list(cmd.items)
         elif cmd.kind == "filter":
             self.add(f"SELECT * FROM {{prev}} WHERE {self.truth(cmd.expr)}")
+        elif cmd.kind == "filterindex":
+            self.filter_index(cmd)
         elif cmd.kind == "parse":
             self.parse_command(cmd)
+        elif cmd.kind == "unnest":
+            self.unnest(cmd)
         elif cmd.kind == "sort":
             keys = []
             for e, desc in cmd.keys:
                 sql, typ = self.expr(e)
                 d = " DESC" if desc else " ASC"
-                if typ == "any":
-                    keys.append(f"TRY_CAST({sql} AS DOUBLE){d} NULLS LAST")
-                keys.append(f"{sql}{d} NULLS LAST")
+                if typ in ("any", "json"):
+                    keys.append(f"TRY_CAST({self.as_text(sql, typ)} AS DOUBLE){d} NULLS LAST")
+                keys.append(f"{self.as_text(sql, typ) if typ == 'json' else sql}{d} NULLS LAST")
             st.order = keys
         elif cmd.kind == "limit":
             self.add(f"SELECT * FROM {{prev}} {self.order_by()} LIMIT {cmd.number}")
@@ -379,13 +490,60 @@ class Compiler:
                      f"{self.order_by()}) = 1")
         elif cmd.kind == "stats":
             self.stats(cmd)
+        elif cmd.kind == "unmask":
+            for name in cmd.names:
+                self.field(name)
+        elif cmd.kind == "source":
+            if cmd is not self.first:
+                raise MalformedQuery(f"SOURCE at position {cmd.pos} must be the first command of the query")
+        else:  # pattern / diff inside a post stage
+            raise MalformedQuery(f"'{cmd.kind}' at position {cmd.pos} can be used once per query")
 
     def order_by(self) -> str:
-        if self.stage.order:
-            return "ORDER BY " + ", ".join(self.stage.order)
-        if self.stage.events:
-            return "ORDER BY _ts DESC, _id DESC"
-        return "ORDER BY ALL"
+        st = self.stage
+        keys = list(st.order)
+        if not keys:
+            return st.default_order + "".join(f", {t}" for t in st.tiebreak)
+        if st.events:
+            keys += ["_ts DESC", "_id DESC"]
+        keys += st.tiebreak
+        return "ORDER BY " + ", ".join(keys)
+
+    def filter_index(self, cmd: Command) -> None:
+        """filterIndex: like filter, but only over the log groups indexed on the field
+        (default indexes, or a field index policy: then only events ingested after it).
+        https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-FilterIndex-Filter.html"""
+        if not self.stage.events:
+            raise MalformedQuery(f"filterIndex at position {cmd.pos} must come before stats")
+        name = cmd.expr.left.name if isinstance(cmd.expr, Binary) else cmd.expr.operand.name
+        groups = {} if name not in DEFAULT_INDEXED else None
+        if groups is None:
+            where = self.truth(cmd.expr)
+        else:
+            groups = self.indexed(name)
+            conds = [f"(_group = {s(g)}" + (f" AND _ingest >= {int(since)})" if since else ")")
+                     for g, since in sorted(groups.items())]
+            where = f"({' OR '.join(conds)}) AND {self.truth(cmd.expr)}" if conds else "false"
+        self.add(f"SELECT * FROM {{prev}} WHERE {where}")
+
+    def unnest(self, cmd: Command) -> None:
+        """unnest list into item: one row per item of a LIST (from jsonParse); any other
+        value is a list of one item; a missing value or an empty list gives no row.
+        https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Unnest.html"""
+        sql, typ = self.expr(cmd.expr)
+        if typ == "json":
+            items = (f"CASE WHEN {sql} IS NULL OR json_type({sql}) = 'NULL' THEN []::JSON[] "
+                     f"WHEN json_type({sql}) = 'ARRAY' THEN CAST(json_extract({sql}, '$[*]') AS JSON[]) "
+                     f"ELSE [{sql}] END")
+        else:
+            t = self.as_text(sql, typ)
+            items = f"CASE WHEN {t} IS NULL THEN []::JSON[] ELSE [CAST(to_json({t}) AS JSON)] END"
+        lst, col, ordinal = self.fresh("l"), self.fresh(), self.fresh("u")
+        self.add(f"SELECT *, {items} AS {q(lst)} FROM {{prev}}")
+        self.add(f"SELECT *, unnest({q(lst)}) AS {q(col)}, unnest(range(len({q(lst)}))) AS {q(ordinal)} "
+                 f"FROM {{prev}}")
+        self.stage.cols[cmd.names[0]] = (col, "json")
+        self.stage.tiebreak.append(f"{q(ordinal)} ASC")
 
     def parse_command(self, cmd: Command) -> None:
         import re as pyre
@@ -423,7 +581,8 @@ class Compiler:
         self.add(f"SELECT *, {', '.join(sel)} FROM {{prev}}")
 
     def stats(self, cmd: Command) -> None:
-        if self.matched_stage is None:
+        first = self.matched_stage is None
+        if first:
             self.matched_stage = len(self.ctes) - 1
         sel, cols, groups = [], {}, []
         for item in cmd.by:
@@ -445,13 +604,20 @@ class Compiler:
         finally:
             self.aggregating = False
         group_by = f" GROUP BY {', '.join(groups)}" if groups else ""
-        self.add(f"SELECT {', '.join(sel)} FROM {{prev}}{group_by}")
+        if first:  # recordsMatched: the rows entering the first stats, summed over its groups
+            self.add(f"SELECT *, sum(_n) OVER () AS _matched FROM (SELECT {', '.join(sel)}, count(*) AS _n "
+                     f"FROM {{prev}}{group_by})")
+        else:
+            keep = ", any_value(_matched) AS _matched" if self.matched_col else ""
+            self.add(f"SELECT {', '.join(sel)}{keep} FROM {{prev}}{group_by}")
+        self.matched_col = True
         names = [i.name for i in cmd.by] + [i.name for i in cmd.items]
         self.stage = Stage(events=False, cols=cols, output=names)
 
     def _has_aggregate(self, e: Any) -> bool:
         if isinstance(e, Call):
-            return e.name.lower() in AGGREGATES or any(self._has_aggregate(x) for x in e.args)
+            return (e.name.lower() in AGGREGATES | REFUSED_FUNCTIONS
+                    or any(self._has_aggregate(x) for x in e.args))
         if isinstance(e, Binary):
             return self._has_aggregate(e.left) or self._has_aggregate(e.right)
         if isinstance(e, Unary):
@@ -459,36 +625,98 @@ class Compiler:
         return False
 
     # -- whole query -------------------------------------------------------------------
+    def base(self, table: str) -> str:
+        j = ", CASE WHEN left(message, 1) = '{' THEN message END AS _j" if self.needs_json else ""
+        return ("SELECT id AS _id, account AS _acct, region AS _region, log_group AS _group, "
+                "log_stream AS _stream, ts AS _ts, ingestion_time AS _ingest, message AS _msg"
+                f"{j} FROM {table} WHERE {BASE_WHERE}")
+
     def compile(self, commands: list[Command], limit: int, table: str) -> Compiled:
-        base = ("SELECT id AS _id, account AS _acct, region AS _region, log_group AS _group, "
-                "log_stream AS _stream, ts AS _ts, ingestion_time AS _ingest, message AS _msg, "
-                "CASE WHEN left(message, 1) = '{' AND json_valid(message) THEN message END AS _j, "
-                "(starts_with(message, '2 ') AND len(string_split(message, ' ')) = 14) AS _vpc "
-                f"FROM {table} WHERE account = ? AND region = ? AND list_contains(?::VARCHAR[], log_group) "
-                "AND ts >= ? AND ts <= ?")
-        self.ctes.append(base)
-        saw_stats = False
-        for cmd in commands:
+        self.first = commands[0]
+        used = {c.kind for c in commands}
+        source = commands[0].source if commands[0].kind == "source" else None
+        cut = next((i for i, c in enumerate(commands) if c.kind in ("pattern", "diff")), None)
+        self.ctes.append("")  # the base, built last: it knows then which columns are needed
+        for cmd in commands if cut is None else commands[:cut]:
             self.command(cmd)
-            saw_stats = saw_stats or cmd.kind == "stats"
+        if cut is not None:
+            plan = self.pattern_plan(commands, cut, limit, table)
+            out = Compiled(plan.input_sql, [], [], False, False, source=source, unmask="unmask" in used,
+                           commands=used, pattern=plan)
+            return out
         st = self.stage
+        self.ctes[0] = self.base(table)
         names = st.output if st.output is not None else ["@timestamp", "@message"]
         sel, columns = [], []
         for i, name in enumerate(names):
             sql, typ = self.field(name)
+            if typ == "json":
+                sql, typ = self.as_text(sql, typ), "any"
             sel.append(f"{sql} AS {q('o' + str(i))}")
             columns.append((name, typ))
         if st.events:
             sel += ["_acct", "_region", "_group", "_id"]
+        self.ctes[0] = self.base(table)  # again: the output may have referenced more fields
+        matched = "_matched" if self.matched_col else "count(*) OVER ()"
+        sel.append(f"{matched} AS _matched")
+        sel.append("(SELECT _scanned FROM _scan) AS _scanned, (SELECT _bytes FROM _scan) AS _bytes")
         ctes = ",\n".join(f"s{i} AS ({body})" for i, body in enumerate(self.ctes))
-        sql = (f"WITH {ctes}\nSELECT {', '.join(sel)} FROM s{len(self.ctes) - 1} "
-               f"{self.order_by()} LIMIT {int(limit)}")
+        scan = f"SELECT count(*) AS _scanned, sum(strlen(message)) AS _bytes FROM {table} WHERE {BASE_WHERE}"
+        sql = (f"WITH {ctes},\n_scan AS ({scan})\n"
+               f"SELECT {', '.join(sel)} FROM s{len(self.ctes) - 1} {self.order_by()} LIMIT {int(limit)}")
         k = self.matched_stage if self.matched_stage is not None else len(self.ctes) - 1
         upto = ",\n".join(f"s{i} AS ({body})" for i, body in enumerate(self.ctes[:k + 1]))
         stats_sql = (f"WITH {upto}\nSELECT (SELECT count(*) FROM s0), (SELECT count(*) FROM s{k}), "
                      "(SELECT sum(strlen(_msg)) FROM s0)")
-        return Compiled(sql, [], columns, st.events, saw_stats, stats_sql)
+        return Compiled(sql, [], columns, st.events, "stats" in used, stats_sql, source=source,
+                        unmask="unmask" in used, commands=used, base_refs=2)
+
+    def pattern_plan(self, commands: list[Command], cut: int, limit: int, table: str) -> PatternPlan:
+        cmd, rest = commands[cut], commands[cut + 1:]
+        if not self.stage.events:
+            raise MalformedQuery(f"'{cmd.kind}' at position {cmd.pos} needs log events: it cannot follow stats")
+        diff = None
+        expr = cmd.expr if cmd.kind == "pattern" else Field("@message")
+        if cmd.kind == "diff":
+            diff = cmd.period
+        elif rest and rest[0].kind == "diff":
+            diff, rest = rest[0].period, rest[1:]
+        for c in rest:
+            if c.kind in ("pattern", "diff", "unnest", "parse", "dedup", "filterindex", "unmask"):
+                raise MalformedQuery(f"'{c.kind}' at position {c.pos} cannot follow {cmd.kind}")
+        value = self.text(expr)
+        self.ctes[0] = self.base(table)
+        ctes = ",\n".join(f"s{i} AS ({body})" for i, body in enumerate(self.ctes))
+        last = f"s{len(self.ctes) - 1}"
+        # one row per distinct (value, time bin, window): clusters.py works on distinct values
+        input_sql = (f"WITH {ctes}\nSELECT v, _bin, _cur, count(*), min(_ts), min(_id) FROM "
+                     f"(SELECT {value} AS v, _ts, _id, CAST(floor((_ts - $bin_start) / $bin_ms) AS BIGINT) AS _bin, "
+                     f"_ts >= $cur_start AS _cur FROM {last}) WHERE v IS NOT NULL GROUP BY ALL")
+        post = Compiler()
+        post.first = None
+        cols = dict(DIFF_COLUMNS if diff is not None else PATTERN_COLUMNS)
+        post.stage = Stage(events=False, cols=cols, output=list(DIFF_OUTPUT if diff is not None else PATTERN_OUTPUT),
+                           default_order=('ORDER BY "sample_count" DESC, "pattern" ASC'))
+        post.ctes.append("SELECT * FROM _patterns")
+        for c in rest:
+            post.command(c)
+        st = post.stage
+        sel, columns = [], []
+        for i, name in enumerate(st.output):
+            sql, typ = post.field(name)
+            sel.append(f"{sql} AS {q('o' + str(i))}")
+            columns.append((name, typ))
+        ctes = ",\n".join(f"s{i} AS ({body})" for i, body in enumerate(post.ctes))
+        post_sql = (f"WITH {ctes}\nSELECT {', '.join(sel)} FROM s{len(post.ctes) - 1} {post.order_by()} "
+                    f"LIMIT {int(limit)}")
+        return PatternPlan(input_sql, Compiled(post_sql, [], columns, False, True), diff)
 
 
-def compile_query(text: str, limit: int = 10000, table: str = "log_events") -> Compiled:
-    return Compiler().compile(parse(text), limit, table)
+BASE_WHERE = "account = ? AND region = ? AND list_contains(?::VARCHAR[], log_group) AND ts >= ? AND ts <= ?"
+
+
+def compile_query(text: str, limit: int = 10000, table: str = "log_events",
+                  indexed: Callable[[str], dict[str, int]] | None = None) -> Compiled:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise MalformedQuery(f"limit must be between 1 and {MAX_LIMIT}")
+    return Compiler(indexed).compile(parse(text), limit, table)

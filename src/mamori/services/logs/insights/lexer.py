@@ -21,7 +21,7 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|sec|m|min|h|hr|d|w|mo|q|y)\b")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _IDENT = re.compile(r"@?[A-Za-z_][A-Za-z0-9_.@$]*|@[A-Za-z0-9_.]*")
 _BEFORE_REGEX = {"like", "filter", "and", "or", "not", "in", "by", "parse", "matches"}
-_OPS = ("!=", "<=", ">=", "=~", "==", "=", "<", ">", "+", "-", "*", "/", "%", "^", ",", "(", ")", "|", "[", "]")
+_OPS = ("!=", "<=", ">=", "=~", "==", "=", "<", ">", "+", "-", "*", "/", "%", "^", ",", "(", ")", "|", "[", "]", ":")
 
 
 def tokenize(text: str) -> list[Token]:

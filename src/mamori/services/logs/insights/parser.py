@@ -1,13 +1,15 @@
 """Logs Insights parser: tokens -> a list of commands (AST dataclasses).
 
 Grammar (informal):
-  query    := command ('|' command)*
+  query    := [SOURCE logGroups(key: value, ...) '|'] command ('|' command)*
   command  := fields item,* | display name,* | filter expr | stats agg,* [by item,*]
             | sort expr [asc|desc],* | limit N | parse expr (glob-string | /regex/) [as name,*]
-            | dedup name,*
+            | dedup name,* | unnest expr into name | unmask [name] | pattern expr
+            | diff [previousDay|previousWeek|previousMonth] | filterIndex name (= value | in [v,*])
   item     := expr [as name]
   expr     := or-expression with not, comparisons (= != < <= > >= like =~ in), + - * / % ^
-Commands AWS has that this engine does not run yet are refused by name (UNSUPPORTED).
+Commands AWS has that this engine does not run are refused by name (REFUSED), with the
+reason, so that a query never silently returns different rows.
 """
 
 from __future__ import annotations
@@ -18,8 +20,21 @@ from typing import Any
 
 from mamori.services.logs.insights.lexer import MalformedQuery, Token, tokenize
 
-UNSUPPORTED = {"unmask", "unnest", "pattern", "diff", "anomaly", "filterindex", "source"}
-COMMANDS = {"fields", "display", "filter", "stats", "sort", "limit", "parse", "dedup"} | UNSUPPORTED
+# Commands of the current Logs Insights language that mamori refuses, and why.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax.html
+REFUSED = {
+    "anomaly": "it needs the machine-learned anomaly model CloudWatch trains on a log group's history",
+    "addtotals": "it is not implemented yet",
+    "lookup": "lookup tables are not implemented yet",
+    "join": "it is not implemented yet",
+    "logcompare": "it is not implemented yet",
+}
+COMMANDS = {"fields", "display", "filter", "stats", "sort", "limit", "parse", "dedup", "unnest", "unmask",
+            "pattern", "diff", "filterindex", "source"} | set(REFUSED)
+MAX_LIMIT = 100_000  # StartQuery's limit and the limit command (EventsLimitStartQuery: 1..100,000)
+DIFF_PERIODS = {"previousday": "previousDay", "previousweek": "previousWeek", "previousmonth": "previousMonth"}
+SOURCE_KEYS = {"nameprefix": "namePrefix", "accountidentifier": "accountIdentifiers",
+               "accountidentifiers": "accountIdentifiers", "class": "class", "loggroupclass": "class"}
 _UNITS_MS = {"ms": 1, "s": 1000, "sec": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000, "hr": 3_600_000,
              "d": 86_400_000, "w": 604_800_000}
 
@@ -93,7 +108,9 @@ class Command:
     keys: list = field(default_factory=list)    # sort: (expr, descending)
     number: int = 0                             # limit
     pattern: Any = None                         # parse: Lit (glob) or Regex
-    names: list = field(default_factory=list)   # parse: names after `as`
+    names: list = field(default_factory=list)   # parse: names after `as`; unnest: [into]
+    period: str = ""                            # diff: "" (previous period) or previousDay/Week/Month
+    source: dict = field(default_factory=dict)  # SOURCE: namePrefix / accountIdentifiers / class
     pos: int = 0
 
 
@@ -141,6 +158,8 @@ class Parser:
         commands = [self.command()]
         while self.is_op("|"):
             self.next()
+            if self.is_word("source"):
+                raise MalformedQuery(f"SOURCE at position {self.tok.pos} must be the first command of the query")
             commands.append(self.command())
         if self.tok.kind != "eof":
             raise self.fail("expected '|' or end of query")
@@ -149,12 +168,41 @@ class Parser:
     def command(self) -> Command:
         tok = self.tok
         if tok.kind != "ident" or tok.value.lower() not in COMMANDS:
-            raise self.fail("expected a command (fields, display, filter, stats, sort, limit, parse, dedup)")
+            raise self.fail("expected a command (fields, display, filter, stats, sort, limit, parse, dedup, "
+                            "unnest, unmask, pattern, diff, filterIndex)")
         kind = tok.value.lower()
-        if kind in UNSUPPORTED:
-            raise MalformedQuery(f"the command '{tok.value}' at position {tok.pos} is not supported by mamori yet")
+        if kind in REFUSED:
+            raise MalformedQuery(f"the command '{tok.value}' at position {tok.pos} is not supported by mamori: "
+                                 f"{REFUSED[kind]}")
         self.next()
         cmd = Command(kind, pos=tok.pos)
+        if kind == "source":
+            cmd.source = self.source(tok)
+        elif kind == "unnest":
+            cmd.expr = self.additive()
+            if not self.is_word("into"):
+                raise self.fail("expected 'into' after the field of unnest")
+            self.next()
+            cmd.names = [self.name()]
+        elif kind == "unmask":
+            cmd.names = [self.name()] if self.tok.kind == "ident" else ["@message"]
+        elif kind == "pattern":
+            cmd.expr = self.additive()
+        elif kind == "diff":
+            if self.tok.kind == "ident" and self.tok.value.lower() in DIFF_PERIODS:
+                cmd.period = DIFF_PERIODS[self.next().value.lower()]
+            elif self.tok.kind == "ident":
+                raise self.fail("expected previousDay, previousWeek or previousMonth after diff")
+        elif kind == "filterindex":
+            at = self.tok
+            cmd.expr = self.comparison()
+            e = cmd.expr
+            ok = (isinstance(e, Binary) and e.op == "=" and isinstance(e.left, Field) and isinstance(e.right, Lit)) \
+                or (isinstance(e, InList) and not e.negated and isinstance(e.operand, Field)
+                    and all(isinstance(i, Lit) for i in e.items))
+            if not ok:
+                raise MalformedQuery(f"filterIndex at position {at.pos} takes 'field = value' or "
+                                     "'field in [value, ...]'")
         if kind == "fields":
             cmd.items = self.items()
         elif kind in ("display", "dedup"):
@@ -178,8 +226,8 @@ class Parser:
             if self.tok.kind != "number" or "." in self.tok.value:
                 raise self.fail("expected a whole number after limit")
             cmd.number = int(self.next().value)
-            if not 1 <= cmd.number <= 10000:
-                raise MalformedQuery(f"limit at position {tok.pos} must be between 1 and 10000")
+            if not 1 <= cmd.number <= MAX_LIMIT:
+                raise MalformedQuery(f"limit at position {tok.pos} must be between 1 and {MAX_LIMIT}")
         elif kind == "parse":
             cmd.expr = self.primary()
             if self.tok.kind == "string":
@@ -198,6 +246,54 @@ class Parser:
                     self.next()
                     cmd.names.append(self.name())
         return cmd
+
+    def source(self, tok: Token) -> dict:
+        """SOURCE logGroups(namePrefix: [...], accountIdentifier: [...], class: [...]).
+        https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Source.html"""
+        if tok.pos != self.tokens[0].pos:
+            raise MalformedQuery(f"SOURCE at position {tok.pos} must be the first command of the query")
+        if not self.is_word("loggroups"):
+            raise self.fail("expected logGroups(...) after SOURCE")
+        self.next()
+        self.expect_op("(")
+        out: dict = {}
+        while not self.is_op(")"):
+            if out:
+                self.expect_op(",")
+            key_tok = self.tok
+            if key_tok.kind != "ident" or key_tok.value.lower() not in SOURCE_KEYS:
+                raise self.fail("expected namePrefix, accountIdentifier or class in logGroups()")
+            self.next()
+            key = SOURCE_KEYS[key_tok.value.lower()]
+            if key in out:
+                raise MalformedQuery(f"'{key_tok.value}' at position {key_tok.pos} is given twice")
+            self.expect_op(":")
+            values = []
+            if self.is_op("["):
+                self.next()
+                while not self.is_op("]"):
+                    if values:
+                        self.expect_op(",")
+                    values.append(self.source_value())
+                self.next()
+            else:
+                values.append(self.source_value())
+            out[key] = values
+        self.next()
+        limits = {"namePrefix": 5, "accountIdentifiers": 20, "class": 1}
+        for key, values in out.items():
+            if not values or len(values) > limits[key]:
+                raise MalformedQuery(f"SOURCE at position {tok.pos}: {key} takes 1 to {limits[key]} values")
+        for cls in out.get("class", []):
+            if cls.upper() not in ("STANDARD", "INFREQUENT_ACCESS"):
+                raise MalformedQuery(f"SOURCE at position {tok.pos}: unknown log group class '{cls}' "
+                                     "(STANDARD or INFREQUENT_ACCESS)")
+        return out
+
+    def source_value(self) -> str:
+        if self.tok.kind not in ("string", "ident", "number"):
+            raise self.fail("expected a quoted value")
+        return self.next().value
 
     def items(self) -> list[Item]:
         out = [self.item()]
