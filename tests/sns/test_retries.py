@@ -147,3 +147,20 @@ def test_redrive_policy_validation(sns):
         with pytest.raises(Exception) as err:
             sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="RedrivePolicy", AttributeValue=bad)
         assert err.value.response["Error"]["Code"] == "InvalidParameter", bad
+
+
+def test_unsubscribing_stops_pending_retries(sns, subscriber, mamori_clock):
+    mamori_clock.freeze()
+    topic = sns.create_topic(Name="retry-stop")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=subscriber.url + "/stop")
+    [item] = wait_for(lambda: subscriber.messages("SubscriptionConfirmation"))
+    requests.get(body(item)["SubscribeURL"], timeout=10)
+    [sub] = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    subscriber.status = 500
+    sns.publish(TopicArn=topic, Message="doomed")
+    wait_for(lambda: subscriber.messages("Notification"), what="the first attempt")
+    sns.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
+    wait_for(lambda: subscriber.messages("UnsubscribeConfirmation"))
+    mamori_clock.advance(600)
+    time.sleep(0.3)
+    assert len(subscriber.messages("Notification")) == 1

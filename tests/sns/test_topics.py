@@ -178,9 +178,16 @@ def test_permissions_and_data_protection_policy(sns):
     sns.remove_permission(TopicArn=arn, Label="partner")
     statements = json.loads(sns.get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"])["Statement"]
     assert [s["Sid"] for s in statements] == ["__default_statement_ID"]
-    policy = json.dumps({"Name": "p", "Version": "2021-06-01", "Statement": []})
+    policy = json.dumps({"Name": "p", "Version": "2021-06-01", "Statement": [{
+        "Sid": "deny-inbound", "DataDirection": "Inbound", "Principal": ["*"],
+        "DataIdentifier": ["arn:aws:dataprotection::aws:data-identifier/EmailAddress"], "Operation": {"Deny": {}}}]})
     sns.put_data_protection_policy(ResourceArn=arn, DataProtectionPolicy=policy)
     assert sns.get_data_protection_policy(ResourceArn=arn)["DataProtectionPolicy"] == policy
+    for bad in ("{", json.dumps({"Name": "p", "Version": "2021-06-01", "Statement": [{"Operation": {"Shred": {}}}]}),
+                json.dumps({"Statement": []})):
+        with pytest.raises(ClientError) as err:
+            sns.put_data_protection_policy(ResourceArn=arn, DataProtectionPolicy=bad)
+        assert err.value.response["Error"]["Code"] == "InvalidParameter"
 
 
 def test_kms_encrypted_topic_needs_a_usable_key(mamori, sns):

@@ -134,6 +134,9 @@ class HttpDeliveries:
         doc = store.get(arn)
         if doc is None:
             return
+        if doc["message"]["Type"] == "Notification" and store.get(doc["subscription"]) is None:
+            store.delete(arn)  # unsubscribed (or the topic deleted) meanwhile: nothing more is sent
+            return
         if not doc["signed"]:
             signer = self.signer(doc["account"], doc["region"])
             message = signer.sign(doc["message"], doc["signatureVersion"])

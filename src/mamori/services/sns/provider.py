@@ -271,12 +271,27 @@ class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, SmsMixin, Pla
 
     @staticmethod
     def _check_data_protection(text: str) -> str:
+        """The policy's shape: Name, Version 2021-06-01, Statement entries with
+        DataDirection, Principal, DataIdentifier and one Operation (Audit, Deny or
+        Deidentify). Stored and returned; mamori doesn't scan messages with it (AWS
+        closed message data protection to new customers in 2026).
+        https://docs.aws.amazon.com/sns/latest/dg/sns-message-data-protection-policies.html"""
         try:
             doc = json.loads(text)
         except ValueError:
-            raise invalid("Invalid parameter: DataProtectionPolicy") from None
+            raise invalid("Invalid parameter: DataProtectionPolicy Reason: not valid JSON") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("Statement", []), list):
-            raise invalid("Invalid parameter: DataProtectionPolicy")
+            raise invalid("Invalid parameter: DataProtectionPolicy Reason: Statement must be a list")
+        if not doc.get("Name") or doc.get("Version") != "2021-06-01":
+            raise invalid("Invalid parameter: DataProtectionPolicy Reason: Name and Version 2021-06-01 are required")
+        for st in doc.get("Statement", []):
+            operation = st.get("Operation") if isinstance(st, dict) else None
+            if (not isinstance(operation, dict) or len(operation) != 1
+                    or next(iter(operation)) not in ("Audit", "Deny", "Deidentify")
+                    or st.get("DataDirection") not in ("Inbound", "Outbound")
+                    or not isinstance(st.get("DataIdentifier"), list) or not st["DataIdentifier"]):
+                raise invalid("Invalid parameter: DataProtectionPolicy Reason: each statement needs DataDirection "
+                              "(Inbound or Outbound), DataIdentifier and one Operation (Audit, Deny or Deidentify)")
         return text
 
     def put_data_protection_policy(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
