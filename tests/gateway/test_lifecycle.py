@@ -1,5 +1,5 @@
-"""`mamori serve` stops cleanly on SIGTERM (stores flushed and closed), and mutating
-calls are published on the internal bus as "AWS API Call via CloudTrail" events."""
+"""`mamori serve` stops cleanly on SIGTERM (stores flushed and closed), and management
+events are published on the internal bus as "AWS API Call via CloudTrail" events."""
 
 from __future__ import annotations
 
@@ -53,10 +53,11 @@ def test_mutating_calls_reach_the_bus():
         runtime = server._server.config.app.runtime
         seen = []
         runtime.bus.subscribe(seen.append, where=lambda e: e["detail-type"] == "AWS API Call via CloudTrail")
-        server.client("sts").get_caller_identity()  # read-only: not published
+        server.client("sts").get_caller_identity()  # read-only: published, EventBridge decides
         server.client("cloudtrail").create_trail(Name="bus-trail", S3BucketName="b")
-        assert [e["detail"]["eventName"] for e in seen] == ["CreateTrail"]
-        event = seen[0]
+        assert [(e["detail"]["eventName"], e["detail"]["readOnly"]) for e in seen] == [
+            ("GetCallerIdentity", True), ("CreateTrail", False)]
+        event = seen[1]
         assert event["source"] == "aws.cloudtrail" and event["account"] == server.account_id
         assert event["detail"]["requestParameters"]["name"] == "bus-trail"
     finally:

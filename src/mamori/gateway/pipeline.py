@@ -235,7 +235,10 @@ class Pipeline:
             request_size=len(ex.request.body or b""),
         )
         self.runtime.telemetry.record_event(record)
-        if ex.error is None and not record.get("readOnly", False):
+        # Every management event goes to EventBridge, failed calls too (rules match
+        # errorCode "AccessDenied"); the router keeps Describe/Get/List calls for rules
+        # in state ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS.
+        if record.get("managementEvent", True):
             detail = {k: v for k, v in record.items() if not k.startswith("_")}
             self.runtime.bus.publish(
                 {

@@ -28,7 +28,22 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger("mamori.events")
 
-MATCHING_STATES = ("ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+ALL_MANAGEMENT = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+MATCHING_STATES = ("ENABLED", ALL_MANAGEMENT)
+# Read-only management events reach only rules in state ALL_MANAGEMENT, and AWS tells
+# them by name: Describe*, Get* and List*, except STS's two Get calls that issue
+# credentials. Other read-only calls (KMS Encrypt, CloudTrail LookupEvents) reach every
+# enabled rule.
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail-management.html
+_QUIET_PREFIXES = ("Describe", "Get", "List")
+_CHANGE_EVENTS_NAMED_GET = frozenset({"GetFederationToken", "GetSessionToken"})
+
+
+def quiet_management_event(event: dict[str, Any]) -> bool:
+    if event.get("detail-type") != "AWS API Call via CloudTrail":
+        return False
+    name = str((event.get("detail") or {}).get("eventName", ""))
+    return name.startswith(_QUIET_PREFIXES) and name not in _CHANGE_EVENTS_NAMED_GET
 
 
 class Router:
@@ -88,10 +103,15 @@ class Router:
         detail = event.get("detail")
         if isinstance(detail, dict) and detail.get("managementEvent") is False:
             return  # data events reach EventBridge only through a trail that logs them
+        if quiet_management_event(event):
+            if any(rule.get("State") == ALL_MANAGEMENT for rule in self.rules_of(account, region)):
+                self.route(bus_arn(region, account, DEFAULT), event, states=(ALL_MANAGEMENT,))
+            return
         self.route(bus_arn(region, account, DEFAULT), event)
 
     def route(self, arn: str, event: dict[str, Any], hops: tuple[str, ...] = (), *,
-              replay_name: str | None = None, only_rules: list[str] | None = None) -> int:
+              replay_name: str | None = None, only_rules: list[str] | None = None,
+              states: tuple[str, ...] = MATCHING_STATES) -> int:
         """Route `event` on bus `arn`; returns how many rules matched."""
         if arn in hops:
             log.warning("event %s not routed back into bus %s (loop)", event.get("id"), arn)
@@ -103,11 +123,11 @@ class Router:
         region, account, bus_name = m.group(1), m.group(2), m.group(3)
         if bus_name != DEFAULT and self.runtime.store.get(arn) is None:
             return 0
-        if replay_name is None and self.archives_of(account, region):
+        if replay_name is None and states is MATCHING_STATES and self.archives_of(account, region):
             archives.capture(self.runtime, arn, event, self.pattern, self.archives_of(account, region))
         matched = 0
         for rule in self.rules_of(account, region):
-            if rule.get("EventBusName") != bus_name or rule.get("State") not in MATCHING_STATES:
+            if rule.get("EventBusName") != bus_name or rule.get("State") not in states:
                 continue
             if only_rules is not None and rule["Arn"] not in only_rules:
                 continue
