@@ -105,6 +105,10 @@ def test_confirm_through_the_api_and_bad_tokens(sns, subscriber):
     sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=subscriber.url + "/api")
     [item] = wait_for(lambda: subscriber.messages("SubscriptionConfirmation"))
     token = body(item)["Token"]
+    # subscribing again while pending sends the confirmation again, with the same token
+    sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=subscriber.url + "/api")
+    again = wait_for(lambda: subscriber.messages("SubscriptionConfirmation")[1:])
+    assert body(again[0])["Token"] == token
     bad = requests.get(f"{body(item)['SubscribeURL'].split('&Token=')[0]}&Token=forged", timeout=10)
     assert bad.status_code == 400 and b"InvalidParameter" in bad.content
     arn = sns.confirm_subscription(TopicArn=topic, Token=token, AuthenticateOnUnsubscribe="true")["SubscriptionArn"]

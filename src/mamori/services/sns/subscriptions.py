@@ -132,13 +132,21 @@ class SubscriptionsMixin:
         attrs = {k: str(v) for k, v in (request.get("Attributes") or {}).items()}
         for name, value in attrs.items():
             self._check_sub_attribute(topic, protocol, name, value)
+        if "RawMessageDelivery" in attrs:
+            attrs["RawMessageDelivery"] = attrs["RawMessageDelivery"].lower()
         if protocol == "firehose" and not attrs.get("SubscriptionRoleArn"):
             raise _invalid("Invalid parameter: SubscriptionRoleArn is required for firehose subscriptions")
         for sub in self._subs(ctx, topic["arn"]):
             if sub["Protocol"] == protocol and sub["Endpoint"] == endpoint:
                 shown = sub["SubscriptionArn"]
-                if sub.get("pending") and not request.get("ReturnSubscriptionArn"):
-                    shown = "pending confirmation"
+                if sub.get("pending"):
+                    # subscribing again while pending sends the confirmation again, with a
+                    # fresh validity (https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html)
+                    sub["tokenExpires"] = ctx.time() + TOKEN_LIFETIME
+                    ctx.store.put(shown, sub, kind=SUB, account_id=topic["account"], region=topic["region"])
+                    self._send_confirmation(ctx, topic, sub, (ctx.store.get_secret(shown) or b"").decode())
+                    if not request.get("ReturnSubscriptionArn"):
+                        shown = "pending confirmation"
                 return {"SubscriptionArn": shown}
         sub_arn = f"{topic['arn']}:{uuid.uuid4()}"
         pending = protocol in PENDING
