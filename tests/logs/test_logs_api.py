@@ -75,6 +75,20 @@ def test_group_lifecycle(logs):
     assert code(exc) == "ResourceNotFoundException"
 
 
+def test_delivery_class_keeps_events_one_day(logs):
+    name = f"/delivery/{uuid.uuid4().hex[:8]}"
+    logs.create_log_group(logGroupName=name, logGroupClass="DELIVERY")
+    try:
+        found = logs.describe_log_groups(logGroupNamePrefix=name, logGroupClass="DELIVERY")["logGroups"]
+        assert [(g["logGroupClass"], g["retentionInDays"]) for g in found] == [("DELIVERY", 1)]
+        with pytest.raises(ClientError) as exc:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=7)
+        assert code(exc) == "InvalidParameterException"
+        assert logs.describe_log_groups(logGroupNamePrefix=name, logGroupClass="STANDARD")["logGroups"] == []
+    finally:
+        logs.delete_log_group(logGroupName=name)
+
+
 def test_bad_names_and_retention_values(logs, group):
     with pytest.raises(ClientError) as exc:
         logs.create_log_group(logGroupName="bad name!")

@@ -181,8 +181,6 @@ def test_sealed_messages_are_not_in_the_database_file(tmp_path):
     assert len(blobs) > 100 * len("marker-secret-00") and b"marker-secret" not in blobs
 
 
-@pytest.mark.xfail(strict=True, reason="Logs Insights (queries.py) does not call store.logs.prepare_query yet: "
-                   "sealed events come back with an empty @message. Remove this mark when it does.")
 def test_logs_insights_reads_sealed_events(mamori, logs, kms):
     name = f"/kms/{uuid.uuid4().hex[:8]}"
     key = logs_key(kms, mamori.account_id, mamori.region, group_arn(mamori, name))
@@ -201,3 +199,20 @@ def test_logs_insights_reads_sealed_events(mamori, logs, kms):
     assert out["status"] == "Complete"
     rows = [{f["field"]: f["value"] for f in row} for row in out["results"]]
     assert [r["@message"] for r in rows] == ["ERROR one", "ERROR three"]
+
+
+def test_retention_deletes_sealed_events(mamori, logs, kms, mamori_clock):
+    mamori_clock.freeze()
+    name = f"/kms/{uuid.uuid4().hex[:8]}"
+    key = logs_key(kms, mamori.account_id, mamori.region, group_arn(mamori, name))
+    logs.create_log_group(logGroupName=name, kmsKeyId=key)
+    logs.create_log_stream(logGroupName=name, logStreamName="s")
+    now = int(mamori_clock.now() * 1000)
+    logs.put_log_events(logGroupName=name, logStreamName="s", logEvents=[
+        {"timestamp": now - 3600_000, "message": "older"}, {"timestamp": now, "message": "newer"}])
+    logs.put_retention_policy(logGroupName=name, retentionInDays=1)
+    mamori_clock.advance(86400 - 1800)
+    assert messages(logs, name) == ["newer"]
+    assert logs.describe_log_streams(logGroupName=name)["logStreams"][0]["storedBytes"] == len("newer")
+    mamori_clock.advance(7200)
+    assert messages(logs, name) == []

@@ -81,6 +81,10 @@ class GroupOperations:
             "deletionProtectionEnabled": bool(request.get("deletionProtectionEnabled", False)),
             "_tags": dict(tags),
         }
+        if cls == "DELIVERY":
+            # "Log events in log groups in the Delivery class are kept in CloudWatch Logs for
+            # only one day." (CreateLogGroup, logGroupClass)
+            doc["retentionInDays"] = 1
         if kms:
             doc["kmsKeyId"] = kms
             encryption.new_data_key(self.runtime, ctx, doc, kms)  # fails as AWS fails for an unusable key
@@ -206,6 +210,8 @@ class GroupOperations:
                           f"constraint: Member must satisfy enum value set: [{', '.join(map(str, RETENTION_DAYS))}]")
         if doc is None:
             raise not_found()
+        if doc.get("logGroupClass") == "DELIVERY":
+            raise invalid("The retention of a log group of the DELIVERY class is one day and can't be changed.")
         doc["retentionInDays"] = days
         self._save_group(ctx, doc)
         self.expire(ctx.time())
