@@ -206,3 +206,33 @@ def test_topic_policy_enforced_for_users(mamori, sns, user):
     with pytest.raises(ClientError) as err:
         client.subscribe(TopicArn=topic, Protocol="http", Endpoint="http://127.0.0.1:1/")
     assert code(err) == "AuthorizationError"
+
+
+def test_cloudwatch_metrics_of_a_topic(mamori, sns, sqs, mamori_clock):
+    import datetime
+
+    mamori_clock.freeze()
+    name = f"metrics-{uuid.uuid4().hex[:6]}"
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    url, arn = open_queue(sqs, name, topic)
+    sub = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
+    sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicy",
+                                    AttributeValue=json.dumps({"kind": ["alert"]}))
+    alert = {"kind": {"DataType": "String", "StringValue": "alert"}}
+    sns.publish(TopicArn=topic, Message="12345", MessageAttributes=alert)
+    sns.publish(TopicArn=topic, Message="filtered", MessageAttributes={"kind": {"DataType": "String",
+                                                                               "StringValue": "info"}})
+    cloudwatch = mamori.client("cloudwatch")
+    now = datetime.datetime.fromtimestamp(mamori_clock.now(), datetime.UTC)
+
+    def total(metric):
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/SNS", MetricName=metric, Dimensions=[{"Name": "TopicName", "Value": name}],
+            StartTime=now - datetime.timedelta(minutes=5), EndTime=now + datetime.timedelta(minutes=5),
+            Period=600, Statistics=["Sum"])["Datapoints"]
+        return sum(p["Sum"] for p in points)
+    assert total("NumberOfMessagesPublished") == 2
+    assert total("NumberOfNotificationsDelivered") == 1
+    assert total("NumberOfNotificationsFilteredOut") == 1
+    assert total("PublishSize") == len("12345") + len("kind") + len("String") + len("alert") + len("filtered") + \
+        len("kind") + len("String") + len("info")

@@ -32,7 +32,7 @@ from typing import Any
 
 from mamori.errors import AwsError
 from mamori.gateway.context import Principal, RequestContext
-from mamori.services.sns import mail
+from mamori.services.sns import mail, metrics
 from mamori.services.sns.signing import Signer
 
 log = logging.getLogger("mamori.sns")
@@ -125,8 +125,11 @@ class DeliveryMixin:
         return out
 
     def _fan_out(self, ctx: RequestContext, topic: dict[str, Any], subs: list[dict[str, Any]], message_id: str,
-                 request: dict[str, Any], sequence: str | None) -> None:
+                 request: dict[str, Any], sequence: str | None) -> tuple[int, int]:
+        """Deliver to each subscription; (delivered, failed) of the deliveries done now
+        (HTTP/S ones are counted by their worker)."""
         stamp = timestamp(ctx.now())
+        delivered = failed = 0
         attributes = request.get("MessageAttributes") or {}
         signatures: dict[str, dict[str, Any]] = {}
         for sub in subs:
@@ -144,43 +147,54 @@ class DeliveryMixin:
                     continue
                 if protocol == "email":
                     self._mail(topic, sub, message_id, request.get("Subject") or "AWS Notification Message", text, ctx)
+                    delivered += 1
                     continue
                 body = self._signed(topic, plain, signatures, sub["SubscriptionArn"], attributes)
                 if protocol == "sqs":
-                    self._to_queue(topic, sub, text if raw else json.dumps(body), attributes if raw else {},
-                                   request, message_id)
+                    ok = self._to_queue(topic, sub, text if raw else json.dumps(body), attributes if raw else {},
+                                        request, message_id)
                 elif protocol == "email-json":
                     self._mail(topic, sub, message_id, request.get("Subject") or "AWS Notification Message",
                                json.dumps(body), ctx)
+                    ok = True
                 elif protocol == "sms":
-                    self._sms_out(ctx, topic["account"], topic["region"], sub["Endpoint"], text, message_id,
-                                  sub["SubscriptionArn"])
+                    ok = self._sms_out(ctx, topic["account"], topic["region"], sub["Endpoint"], text, message_id,
+                                       sub["SubscriptionArn"])
                 elif protocol == "application":
-                    self._push_out(ctx, sub["Endpoint"], request, message_id, sub["SubscriptionArn"])
+                    ok = self._push_out(ctx, sub["Endpoint"], request, message_id, sub["SubscriptionArn"])
                 else:
                     reason = (f"mamori does not deliver to {protocol} subscriptions yet ({sub['Endpoint']}); "
                               "the delivery is recorded as failed")
                     self._outbox(ctx.store, topic["account"], topic["region"], sub["SubscriptionArn"], protocol,
                                  sub["Endpoint"], body, "failed", reason)
                     self._redrive(topic, sub, json.dumps(body), {}, "NotImplemented", reason, request, message_id)
+                    ok = False
             except Exception:  # noqa: BLE001 - one subscriber's failure never fails the publisher
                 log.exception("SNS delivery to %s failed", sub["SubscriptionArn"])
+                ok = False
+            if ok:
+                delivered += 1
+            else:
+                failed += 1
+        return delivered, failed
 
     # -- protocols -------------------------------------------------------------------
 
     def _to_queue(self, topic: dict[str, Any], sub: dict[str, Any], body: str, attributes: dict[str, Any],
-                  request: dict[str, Any], message_id: str) -> None:
+                  request: dict[str, Any], message_id: str) -> bool:
         params = self._queue_params(sub["Endpoint"], body, attributes, request, message_id)
         try:
             self.runtime.invoke("sqs", "SendMessage", params,
                                 principal=Principal.service(SNS_PRINCIPAL, topic["account"]),
                                 source_arn=topic["arn"], source_account=topic["account"])
+            return True
         except AwsError as exc:
             # client-side error: not retried, redriven at once
             # (https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html)
             self._outbox(self.runtime.store, topic["account"], topic["region"], sub["SubscriptionArn"], "sqs",
                          sub["Endpoint"], body, "failed", f"{exc.code}: {exc.message}")
             self._redrive(topic, sub, body, attributes, exc.code, exc.message, request, message_id)
+            return False
 
     @staticmethod
     def _queue_params(queue_arn: str, body: str, attributes: dict[str, Any], request: dict[str, Any],
@@ -213,7 +227,9 @@ class DeliveryMixin:
         try:
             self.runtime.invoke("sqs", "SendMessage", params, principal=Principal.service(SNS_PRINCIPAL, account),
                                 source_arn=topic_arn, source_account=account)
+            metrics.record(self.runtime, topic_arn, {"NumberOfNotificationsRedrivenToDlq": 1})
         except AwsError as exc:
+            metrics.record(self.runtime, topic_arn, {"NumberOfNotificationsFailedToRedriveToDlq": 1})
             log.warning("could not redrive SNS message %s to %s: %s", message_id, target, exc.message)
 
     def _http_dead_letter(self, doc: dict[str, Any], code: str, problem: str, payload: str) -> None:

@@ -31,7 +31,7 @@ import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from mamori.services.sns import delivery_policy
+from mamori.services.sns import delivery_policy, metrics
 
 if TYPE_CHECKING:  # pragma: no cover
     from mamori.runtime import Runtime
@@ -146,8 +146,11 @@ class HttpDeliveries:
             doc["signed"] = True
         payload = doc["body"] if doc["body"] is not None else json.dumps(doc["message"], indent=2)
         status, problem = post(doc["url"], payload.encode(), doc["headers"])
+        notification = doc["message"]["Type"] == "Notification"
         if problem is None:
             store.delete(arn)
+            if notification:
+                metrics.record(self.runtime, doc["topic"], {"NumberOfNotificationsDelivered": 1})
             return
         waits = delivery_policy.delays(doc["retry"])
         if doc["attempt"] < len(waits):
@@ -160,7 +163,8 @@ class HttpDeliveries:
         store.delete(arn)
         log.info("SNS delivery to %s for %s given up after %d retries: %s", doc["url"], doc["subscription"],
                  doc["attempt"], problem)
-        if doc["message"]["Type"] == "Notification":
+        if notification:
+            metrics.record(self.runtime, doc["topic"], {"NumberOfNotificationsFailed": 1})
             self.dead_letter(doc, str(status) if status else "EndpointUnreachable", problem, payload)
 
 

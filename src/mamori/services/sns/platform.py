@@ -214,12 +214,12 @@ class PlatformMixin:
         return endpoint, app
 
     def _push_out(self, ctx: RequestContext, endpoint_arn: str, request: dict[str, Any], message_id: str,
-                  sub_arn: str | None) -> None:
+                  sub_arn: str | None) -> bool:
         endpoint = ctx.store.get(endpoint_arn)
         if endpoint is None:
             self._outbox(ctx.store, ctx.account_id, ctx.region, sub_arn, "application", endpoint_arn,
                          {"MessageId": message_id}, "failed", "Endpoint does not exist")
-            return
+            return False
         app = ctx.store.get(endpoint["app"]) or {"Attributes": {}, "Platform": ""}
         status, reason = "delivered", ""
         if endpoint["Attributes"].get("Enabled") == "false":
@@ -230,3 +230,4 @@ class PlatformMixin:
         self._outbox(ctx.store, endpoint["account"], endpoint["region"], sub_arn, "application", endpoint_arn,
                      {"MessageId": message_id, "Message": text, "Token": endpoint["Attributes"].get("Token"),
                       "Platform": app.get("Platform")}, status, reason)
+        return status == "delivered"

@@ -25,7 +25,7 @@ from typing import Any
 
 from mamori.errors import AwsError, error
 from mamori.gateway.context import RequestContext
-from mamori.services.sns import filters
+from mamori.services.sns import filters, metrics
 
 MAX_MESSAGE = 262144
 DEDUP_WINDOW = 300
@@ -85,6 +85,7 @@ class PublishMixin:
     runtime: Any
 
     def publish(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        request = dict(request)  # notes (_size, _structured, _dedup) stay out of the caller's params
         targets = [k for k in ("TopicArn", "TargetArn", "PhoneNumber") if request.get(k)]
         if len(targets) != 1:
             ctx.authorize("sns:Publish", "*", {})
@@ -141,8 +142,12 @@ class PublishMixin:
             ctx.store.put(key, {"time": ctx.time(), "MessageId": message_id, "SequenceNumber": sequence},
                           kind="sns-dedup", account_id=doc["account"], region=doc["region"])
             request = dict(request, _dedup=dedup)
-        subs = [s for s in self._subs(ctx, doc["arn"]) if not s.get("pending") and self._wanted(s, request)]
-        self._fan_out(ctx, doc, subs, message_id, request, sequence)
+        confirmed = [s for s in self._subs(ctx, doc["arn"]) if not s.get("pending")]
+        subs = [s for s in confirmed if self._wanted(s, request)]
+        delivered, failed = self._fan_out(ctx, doc, subs, message_id, request, sequence)
+        metrics.record(self.runtime, doc["arn"], {
+            "NumberOfMessagesPublished": 1, "PublishSize": request["_size"], "NumberOfNotificationsDelivered": delivered,
+            "NumberOfNotificationsFailed": failed, "NumberOfNotificationsFilteredOut": len(confirmed) - len(subs)})
         out = {"MessageId": message_id}
         if sequence:
             out["SequenceNumber"] = sequence
@@ -169,6 +174,7 @@ class PublishMixin:
         size = len(message.encode()) + check_attributes(request.get("MessageAttributes") or {})
         if size > MAX_MESSAGE:
             raise _invalid("Invalid parameter: Message too long")
+        request["_size"] = size
 
     def publish_batch(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         doc = self._topic(ctx, request.get("TopicArn"))

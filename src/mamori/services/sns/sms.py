@@ -202,7 +202,7 @@ class SmsMixin:
     # -- sending ---------------------------------------------------------------------
 
     def _sms_out(self, ctx: RequestContext, account: str, region: str, number: str, text: str, message_id: str,
-                 sub_arn: str | None) -> None:
+                 sub_arn: str | None) -> bool:
         store = ctx.store
         number = normalize(number)
         status, reason = "delivered", ""
@@ -215,3 +215,4 @@ class SmsMixin:
                                             "verified sandbox phone number")
         self._outbox(store, account, region, sub_arn, "sms", number,
                      {"MessageId": message_id, "Message": text}, status, reason)
+        return status == "delivered"
