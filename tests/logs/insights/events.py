@@ -48,7 +48,15 @@ def generate(base_ms: int, count: int = 240) -> list[tuple[str, int, str]]:
             if i % 3 == 0:
                 rec["errorCode"] = "AccessDenied"
             out.append(("trail", ts, json.dumps(rec)))
+    # JSON events with IPv6 (and one IPv4) client addresses, after the others
+    for k, client in enumerate(NET_CLIENTS):
+        out.append(("net", base_ms + count * 13_000 + k * 10_000,
+                    json.dumps({"kind": "net", "client": client, "size": k * 10, "ok": k % 2 == 0})))
     return out
+
+
+NET_CLIENTS = ["2001:db8::1", "2001:db8:0:1::5", "2001:db9::7", "fe80::1ff:fe23:4567:890a", "::1",
+               "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "10.0.0.1", "2001:db8::ffff:1"]
 
 
 def ts_text(ms: int) -> str:

@@ -3,6 +3,7 @@ GetQueryResults, each compared with rows computed here in Python from the events
 
 from __future__ import annotations
 
+import ipaddress  # noqa: F401 - used by the expectations
 import json
 import math  # noqa: F401 - used by the expectations
 import re
@@ -45,6 +46,30 @@ def dedup(events, *names):
     return out
 
 
+def subnet(value, cidr) -> str:
+    """isIpInSubnet written with the ipaddress module: '1' / '0' as the engine shows booleans."""
+    try:
+        return "1" if ipaddress.ip_address(value) in ipaddress.ip_network(cidr) else "0"
+    except ValueError:
+        return "0"
+
+
+LEVEL_LABELS = {"INFO": "Info", "WARN": "Warning", "ERROR": "Error", "DEBUG": "Debug"}
+
+
+def patterns(events, template):
+    """Expected `pattern` rows for events whose clusters are known in advance: template(e)
+    gives the pattern of an event (its variable parts already written as <*>) and its
+    level word. Ordered as the engine orders them: most events first, then by pattern."""
+    groups: dict = {}
+    for e in events:
+        groups.setdefault(template(e), []).append(e)
+    total = len(events)
+    rows = [{"@pattern": p, "@sampleCount": str(len(v)), "@ratio": num_text(len(v) / total),
+             "@severityLabel": LEVEL_LABELS.get(level, "Unknown")} for (p, level), v in groups.items()]
+    return sorted(rows, key=lambda r: (-int(r["@sampleCount"]), r["@pattern"]))
+
+
 def same(a: dict, b: dict) -> bool:
     if a.keys() != b.keys():
         return False
@@ -67,7 +92,8 @@ def test_insights_case(loaded, case):
     E = loaded["events"]
     env = {"E": E, "S": lambda s: [e for e in E if e.stream == s], "rows": rows, "recent": recent, "by": by,
            "dedup": dedup, "n": num_text, "T": ts_text, "default": lambda evs: rows(evs, "@timestamp", "@message"),
-           "BASE": loaded["base"], "re": re, "math": math, "statistics": statistics}
+           "BASE": loaded["base"], "re": re, "math": math, "statistics": statistics,
+           "ipaddress": ipaddress, "json": json, "subnet": subnet, "patterns": patterns}
     expected = eval(case["expect"], env)  # noqa: S307 - our own data file
     query = case["query"].replace("{base}", str(loaded["base"]))
     _, out = run_query(loaded["logs"], [loaded["group"]], query, loaded["start"], loaded["end"])
@@ -75,7 +101,7 @@ def test_insights_case(loaded, case):
     got = []
     for row in out["results"]:
         fields = {f["field"]: f["value"] for f in row}
-        if "stats" not in query:
+        if not any(word in query for word in ("stats", "pattern", "diff")):  # rows that are events
             assert "@ptr" in fields
         fields.pop("@ptr", None)
         got.append(fields)

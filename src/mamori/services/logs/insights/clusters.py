@@ -12,7 +12,7 @@ events always give the same patterns:
 3. Distinct values are taken in order of first appearance (timestamp, then event). A value
    joins the first existing cluster with the same number of tokens, the same first word
    (or both variable there) and at least half of its word tokens equal to the cluster's
-   template; the template then turns every position that differs into a variable.
+   template (a variable token equals a variable position); the template then turns every position that differs into a variable.
    Otherwise the value starts a new cluster.
 4. `@pattern` is the template with each variable token shown as `<*>`; `@sampleCount` the
    events of the cluster, `@ratio` their share of all input events; `@severityLabel`
@@ -73,7 +73,7 @@ def _matches(cluster: _Cluster, key: list[str | None], words: list[int]) -> bool
         f = words[0]
         if tmpl[f] != key[f]:
             return False
-    equal = sum(1 for i in words if tmpl[i] is not None and tmpl[i] == key[i])
+    equal = sum(1 for i in words if tmpl[i] == key[i])  # both variable counts as equal
     return not words or equal * 2 >= len(words)
 
 

@@ -395,18 +395,21 @@ class Compiler:
         groups = f"string_split(lower({value}), ':')"
         # '::' splits into empty items: the number of zero groups is 8 - (non-empty groups)
         nonempty = f"len(list_filter({groups}, lambda x: x <> ''))"
-        expanded = (f"CASE WHEN contains({value}, '::') THEN "
-                    f"array_to_string(list_transform(string_split(lower({value}), '::'), "
-                    f"lambda h: array_to_string(list_transform(list_filter(string_split(h, ':'), lambda x: x <> ''), "
-                    f"lambda x: lpad(x, 4, '0')), '')), repeat('0000', 8 - {nonempty})) "
-                    f"ELSE array_to_string(list_transform({groups}, lambda x: lpad(x, 4, '0')), '') END")
+        halves = f"string_split(lower({value}), '::')"
+
+        def hexes(part: str) -> str:
+            return (f"array_to_string(list_transform(list_filter(string_split(coalesce({part}, ''), ':'), "
+                    f"lambda x: x <> ''), lambda x: lpad(x, 4, '0')), '')")
+        expanded = (f"CASE WHEN contains({value}, '::') THEN {hexes(halves + '[1]')} || "
+                    f"repeat('0000', 8 - {nonempty}) || {hexes(halves + '[2]')} "
+                    f"ELSE {hexes(value)} END")
         bits = net.prefixlen
         full, rest = divmod(bits, 4)
         hexnet = f"{int(net.network_address):032x}"
         checks = [f"left({expanded}, {full}) = {s(hexnet[:full])}"] if full else []
         if rest:
             mask = (0xF << (4 - rest)) & 0xF
-            checks.append(f"(('0x' || substr({expanded}, {full + 1}, 1))::INTEGER & {mask}) = "
+            checks.append(f"(TRY_CAST('0x' || substr({expanded}, {full + 1}, 1) AS INTEGER) & {mask}) = "
                           f"{int(hexnet[full], 16) & mask}")
         cond = " AND ".join(checks) or "true"
         return f"coalesce(regexp_full_match({value}, {s(_IPV6)}) AND length({expanded}) = 32 AND {cond}, false)"
