@@ -68,6 +68,10 @@ def test_fifo_topic_delivers_to_fifo_queues_with_groups_and_dedup(sns, sqs):
     with pytest.raises(ClientError) as err:
         sns.subscribe(TopicArn=topic, Protocol="http", Endpoint="http://127.0.0.1:1/x")
     assert code(err) == "InvalidParameter"
+    plain_url, plain_arn = open_queue(sqs, "orders-plain", topic)
+    with pytest.raises(ClientError) as err:
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=plain_arn)
+    assert code(err) == "InvalidParameter"  # FIFO topics deliver to FIFO queues only
     url, arn = open_queue(sqs, "orders-q.fifo", topic)
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
     first = sns.publish(TopicArn=topic, Message="one", MessageGroupId="customer-1", MessageDeduplicationId="d1")

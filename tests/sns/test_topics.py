@@ -203,3 +203,17 @@ def test_kms_encrypted_topic_needs_a_usable_key(mamori, sns):
     with pytest.raises(ClientError) as err:
         sns.publish(TopicArn=missing, Message="x")
     assert err.value.response["Error"]["Code"] == "KMSNotFound"
+
+
+def test_confirmation_tokens_expire_after_two_days(mamori, sns, mamori_clock):
+    mamori_clock.freeze()
+    arn = sns.create_topic(Name="expiring")["TopicArn"]
+    sns.subscribe(TopicArn=arn, Protocol="email", Endpoint="late@example.com")
+    token = [m for m in mamori.admin("GET", "mail")["mail"] if m["to"] == "late@example.com"][-1]["body"]
+    token = token.split("Token=")[-1].strip()
+    mamori_clock.advance(2 * 86400 + 1)
+    with pytest.raises(ClientError) as err:
+        sns.confirm_subscription(TopicArn=arn, Token=token)
+    assert err.value.response["Error"]["Code"] == "InvalidParameter"
+    sns.subscribe(TopicArn=arn, Protocol="email", Endpoint="late@example.com")  # sent again, valid again
+    assert sns.confirm_subscription(TopicArn=arn, Token=token)["SubscriptionArn"].startswith(arn + ":")

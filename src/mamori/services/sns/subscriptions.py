@@ -9,7 +9,7 @@ Confirmation: email and email-json get a mail, http/https a signed
 SubscriptionConfirmation POST whose SubscribeURL points back at mamori
 (`<endpoint>/?Action=ConfirmSubscription&TopicArn=...&Token=...`): a plain GET
 confirms, unsigned, as in AWS (the gateway lets ConfirmSubscription and Unsubscribe
-through without a signature; the token is the credential). Tokens expire after three
+through without a signature; the token is the credential). Tokens expire after two
 days. The UnsubscribeURL works the same way unless the subscription was confirmed with
 AuthenticateOnUnsubscribe=true. Unsubscribing an http/s endpoint sends it an
 UnsubscribeConfirmation whose SubscribeURL restores the subscription.
@@ -37,7 +37,7 @@ PENDING = {"email", "email-json", "http", "https"}
 RAW_PROTOCOLS = {"http", "https", "sqs", "firehose"}
 SUB_ATTRIBUTES = {"DeliveryPolicy", "FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "RedrivePolicy",
                   "SubscriptionRoleArn", "ReplayPolicy"}
-TOKEN_LIFETIME = 3 * 86400  # confirmation tokens are valid for three days
+TOKEN_LIFETIME = 2 * 86400  # "Confirmation tokens are valid for two days." (API_Subscribe.html)
 
 
 def _invalid(message: str) -> Exception:
@@ -57,10 +57,12 @@ class SubscriptionsMixin:
         fifo = topic["Attributes"].get("FifoTopic") == "true"
         if protocol not in PROTOCOLS:
             raise _invalid("Invalid parameter: Amazon SNS does not support this protocol string: " + protocol)
-        if fifo and protocol not in ("sqs", "firehose"):
-            # FIFO topics deliver to SQS queues (and Firehose) only
-            # (https://docs.aws.amazon.com/sns/latest/dg/fifo-topic-subscriptions.html)
+        if fifo and protocol != "sqs":
+            # FIFO topics deliver to SQS FIFO queues only
+            # (https://docs.aws.amazon.com/sns/latest/dg/fifo-message-delivery.html)
             raise _invalid(f"Invalid parameter: Invalid protocol type: {protocol}")
+        if fifo and not endpoint.endswith(".fifo"):
+            raise _invalid("Invalid parameter: Invalid parameter: Endpoint Reason: Please use FIFO SQS queue")
         if protocol in ("http", "https") and not endpoint.lower().startswith(protocol + "://"):
             raise _invalid("Invalid parameter: Endpoint must match the specified protocol")
         if protocol == "sqs":
