@@ -1,13 +1,9 @@
-"""Global endpoints (two buses in two Regions behind one PutEvents endpoint) and the
-customer side of partner event sources.
+"""Global endpoints (two buses in two Regions behind one PutEvents endpoint).
 
 An endpoint is kept as a resource of kind `events:endpoint` in its home Region; mamori
 has no Route 53 health checks, so an endpoint stays ACTIVE and PutEvents with its
 EndpointId goes to the primary Region's bus (failover never triggers).
 https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-global-endpoints.html
-
-Partner event sources come from SaaS partners, and there are none in mamori: the
-account has no event sources, so listing is empty and naming one is not found.
 """
 
 from __future__ import annotations
@@ -136,24 +132,3 @@ class EndpointsMixin:
         doc = self._endpoint(ctx, name)
         ctx.store.delete(doc["Arn"])
         return {}
-
-    # -- partner event sources (customer side) ------------------------------------------------
-
-    def list_event_sources(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        ctx.authorize("events:ListEventSources")
-        return {"EventSources": []}
-
-    def describe_event_source(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        name = request["Name"]
-        ctx.authorize("events:DescribeEventSource", f"arn:aws:events:{ctx.region}::event-source/{name}")
-        raise not_found(f"Event source {name} does not exist.")
-
-    def activate_event_source(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        name = request["Name"]
-        ctx.authorize("events:ActivateEventSource", f"arn:aws:events:{ctx.region}::event-source/{name}")
-        raise not_found(f"Event source {name} does not exist.")
-
-    def deactivate_event_source(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        name = request["Name"]
-        ctx.authorize("events:DeactivateEventSource", f"arn:aws:events:{ctx.region}::event-source/{name}")
-        raise not_found(f"Event source {name} does not exist.")

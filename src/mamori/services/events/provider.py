@@ -7,7 +7,7 @@
     events       put_events, test_event_pattern (the pattern engine: patterns.py)
     tags         tag_resource, untag_resource, list_tags_for_resource
     archives.py  archives and replays;  connections.py  connections and API destinations
-    endpoints.py global endpoints; partner event sources (none exist in mamori)
+    endpoints.py global endpoints;  partners.py  partner event sources (both sides)
     schedules.py rate()/cron() evaluated on the mamori clock (runtime.scheduler)
     routing.py   an event on a bus -> archives and matching rules -> targets
 
@@ -51,6 +51,7 @@ from mamori.services.events.model import (
     tags_out,
     validation,
 )
+from mamori.services.events.partners import PartnersMixin, bus_matched, matching_source
 from mamori.services.events.patterns import (
     Num,
     PatternError,
@@ -97,6 +98,29 @@ def _within_limits(value: Any, depth: int = 0) -> bool:
     return True
 
 
+def entry_size(entry: dict[str, Any]) -> int:
+    """A PutEvents entry's size as AWS counts it: 14 bytes for Time, then the UTF-8
+    bytes of Source, DetailType, Detail and each Resource
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html)."""
+    size = 14 if entry.get("Time") is not None else 0
+    for key in ("Source", "DetailType", "Detail"):
+        size += len((entry.get(key) or "").encode("utf-8"))
+    size += sum(len(r.encode("utf-8")) for r in entry.get("Resources") or [])
+    return size
+
+
+def parse_detail(text: str) -> dict[str, Any] | None:
+    """An entry's Detail as plain Python values, None when it isn't a JSON object within
+    AWS's limits."""
+    try:
+        detail = parse_json(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(detail, dict) or not _within_limits(detail):
+        return None
+    return to_plain(detail)
+
+
 def _page(items: list[Any], request: dict[str, Any], key: str) -> dict[str, Any]:
     start = 0
     if request.get("NextToken"):
@@ -111,7 +135,7 @@ def _page(items: list[Any], request: dict[str, Any], key: str) -> dict[str, Any]
     return out
 
 
-class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, Provider):
+class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, PartnersMixin, Provider):
     service = "events"
 
     def setup(self) -> None:
@@ -134,10 +158,15 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, Provider):
         if name == DEFAULT or ctx.store.get(arn) is not None:
             raise error("ResourceAlreadyExistsException", f"Event bus {name} already exists.")
         source = request.get("EventSourceName")
-        if name.startswith("aws.partner/") or source:
-            # Partner buses need a partner event source of that name; mamori has none.
-            raise not_found(f"Event source {source or name} does not exist.")
-        if "/" in name:
+        partner = bool(source) or name.startswith("aws.partner/")
+        if partner:
+            # A partner bus matches an event source offered to this account, and its
+            # name is the source's name (API_CreateEventBus.html).
+            if source and source != name:
+                raise validation("Event bus name must match the name of the event source.")
+            if matching_source(ctx, name) is None:
+                raise not_found(f"Event source {name} does not exist.")
+        elif "/" in name:
             raise validation("Event bus name must not contain '/'.")
         custom = [b for b in ctx.store.list(BUS, account_id=ctx.account_id, region=ctx.region) if b["Name"] != DEFAULT]
         if len(custom) + 1 >= MAX_BUSES:  # the default bus counts too
@@ -150,6 +179,8 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, Provider):
             if request.get(key) is not None:
                 doc[key] = request[key]
         ctx.store.put(arn, doc, kind=BUS, account_id=ctx.account_id, region=ctx.region)
+        if partner:
+            bus_matched(ctx, name)
         out = {"EventBusArn": arn}
         for key in ("Description", "KmsKeyIdentifier", "DeadLetterConfig"):
             if key in doc:
@@ -460,7 +491,7 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, Provider):
 
     def put_events(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         entries = request.get("Entries") or []
-        total = sum(self._entry_size(e) for e in entries)
+        total = sum(entry_size(e) for e in entries)
         if total > MAX_ENTRY_BYTES:
             ctx.authorize("events:PutEvents", resolve_bus(ctx, entries[0].get("EventBusName"))[0])
             raise validation("Total size of the entries in the request is over the limit.")
@@ -493,13 +524,6 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, Provider):
         failed = sum(1 for r in results if "ErrorCode" in r)
         return {"FailedEntryCount": failed, "Entries": results}
 
-    @staticmethod
-    def _entry_size(entry: dict[str, Any]) -> int:
-        size = 14 if entry.get("Time") is not None else 0
-        for key in ("Source", "DetailType", "Detail"):
-            size += len((entry.get(key) or "").encode("utf-8"))
-        size += sum(len(r.encode("utf-8")) for r in entry.get("Resources") or [])
-        return size
 
     def _entry(self, ctx: RequestContext, entry: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         bus_arn, region, account, bus_name = resolve_bus(ctx, entry.get("EventBusName"))
@@ -518,11 +542,8 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, Provider):
                 raise error("InvalidArgument", f"Parameter {key} is not valid. Reason: {key} is a required argument.")
         if entry["Source"].startswith("aws."):
             raise error("NotAuthorizedForSourceException", "Not authorized for the source.")
-        try:
-            detail = parse_json(entry["Detail"])
-        except (ValueError, RecursionError):
-            raise error("MalformedDetail", "Detail is malformed.") from None
-        if not isinstance(detail, dict) or not _within_limits(detail):
+        detail = parse_detail(entry["Detail"])
+        if detail is None:
             raise error("MalformedDetail", "Detail is malformed.")
         when = entry.get("Time")
         if isinstance(when, datetime):
@@ -537,7 +558,7 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, Provider):
             "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "region": region,
             "resources": list(entry.get("Resources") or []),
-            "detail": to_plain(detail),
+            "detail": detail,
         }
         return bus_arn, event
 
