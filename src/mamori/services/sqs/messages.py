@@ -121,7 +121,7 @@ class MessageOperations:
         size = len(body.encode())
         for name, attr in attrs.items():
             data_type = attr.get("DataType") or ""
-            if not data_type or (attr.get("StringValue") is None and attr.get("BinaryValue") is None):
+            if not data_type or not (attr.get("StringValue") or attr.get("BinaryValue")):
                 raise error("InvalidParameterValue", f"The message attribute '{name}' must contain non-empty "
                             f"message attribute value for message attribute type '{data_type}'.", status=400)
             if data_type.split(".")[0] not in ("String", "Number", "Binary"):
@@ -166,9 +166,9 @@ class MessageOperations:
             seen = self.qstore.seen(arn, dedup_key, now - DEDUP_WINDOW)
             if seen:
                 return seen
-        elif group is not None or dedup is not None:
-            name = "MessageGroupId" if group is not None else "MessageDeduplicationId"
-            raise invalid_value(name, group if group is not None else dedup,
+        elif dedup is not None:
+            # standard queues take MessageGroupId (fair queues), not deduplication ids
+            raise invalid_value("MessageDeduplicationId", dedup,
                                 "The request include parameter that is not valid for this queue type")
         delay = entry.get("DelaySeconds")
         if delay is None:
@@ -363,7 +363,8 @@ class MessageOperations:
                       "ApproximateFirstReceiveTimestamp": str(int((msg.first_receive or msg.sent) * 1000))}
             if msg.grp is not None:
                 system["MessageGroupId"] = msg.grp
-                system["MessageDeduplicationId"] = content.get("MessageDeduplicationId")
+            if content.get("MessageDeduplicationId") is not None:  # FIFO
+                system["MessageDeduplicationId"] = content["MessageDeduplicationId"]
                 system["SequenceNumber"] = str(msg.seq).zfill(20)
             if content.get("AWSTraceHeader"):
                 system["AWSTraceHeader"] = content["AWSTraceHeader"]
