@@ -13,6 +13,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
+from mamori.store.logs import pointer
 from mamori.testing.plugin import ServerProcess
 
 
@@ -89,6 +90,8 @@ def test_sealed_events_read_back_and_stop_with_the_key(mamori, logs, kms):
     assert messages(logs, name) == ["ERROR disk full", "INFO fine", "ERROR again ünïcode"]
     found = logs.filter_log_events(logGroupName=name, filterPattern="ERROR")["events"]
     assert [e["message"] for e in found] == ["ERROR disk full", "ERROR again ünïcode"]
+    ptr = pointer(mamori.account_id, mamori.region, name, int(found[0]["eventId"]))
+    assert logs.get_log_record(logRecordPointer=ptr)["logRecord"]["@message"] == "ERROR disk full"
     stream = logs.describe_log_streams(logGroupName=name)["logStreams"][0]
     assert stream["storedBytes"] == len("ERROR disk fullINFO fineERROR again ünïcode".encode())
 
@@ -108,6 +111,9 @@ def test_sealed_events_read_back_and_stop_with_the_key(mamori, logs, kms):
     assert code(exc) == "InvalidParameterException"
     with pytest.raises(ClientError) as exc:
         logs.filter_log_events(logGroupName=name)
+    assert code(exc) == "InvalidParameterException"
+    with pytest.raises(ClientError) as exc:
+        logs.get_log_record(logRecordPointer=ptr)
     assert code(exc) == "InvalidParameterException"
 
     kms.enable_key(KeyId=key)
