@@ -72,10 +72,13 @@ def test_sandbox_numbers_and_texts_in_the_outbox(mamori, sns):
     sns.publish(PhoneNumber=number, Message="before")
     sns.verify_sms_sandbox_phone_number(PhoneNumber=number, OneTimePassword=otp)
     assert {"PhoneNumber": number, "Status": "Verified"} in sns.list_sms_sandbox_phone_numbers()["PhoneNumbers"]
-    message_id = sns.publish(PhoneNumber=number, Message="after")["MessageId"]
+    message_id = sns.publish(PhoneNumber=number, Message="after", MessageAttributes={
+        "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
+        "AWS.SNS.SMS.SenderID": {"DataType": "String", "StringValue": "MAMORI"}})["MessageId"]
     texts = [d for d in outbox(mamori, number) if isinstance(d["body"], dict)]
     assert [(d["body"]["Message"], d["status"]) for d in texts] == [("before", "failed"), ("after", "delivered")]
     assert texts[-1]["body"]["MessageId"] == message_id and "sandbox" in texts[0]["reason"]
+    assert texts[-1]["body"]["SMSType"] == "Transactional" and texts[-1]["body"]["SenderID"] == "MAMORI"
     # an SMS subscription of a topic delivers the same way
     topic = sns.create_topic(Name="sms-topic")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="sms", Endpoint=number)

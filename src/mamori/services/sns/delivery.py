@@ -159,7 +159,7 @@ class DeliveryMixin:
                     ok = True
                 elif protocol == "sms":
                     ok = self._sms_out(ctx, topic["account"], topic["region"], sub["Endpoint"], text, message_id,
-                                       sub["SubscriptionArn"])
+                                       sub["SubscriptionArn"], attributes)
                 elif protocol == "application":
                     ok = self._push_out(ctx, sub["Endpoint"], request, message_id, sub["SubscriptionArn"])
                 else:

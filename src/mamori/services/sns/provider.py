@@ -10,6 +10,7 @@
                       (http_delivery.py: signed POSTs, retries, dead-letter queue)
     signing.py        the signing key and certificate (SigningCertURL)
     sms.py, platform.py  SMS and mobile push (local outbox)
+    metrics.py        CloudWatch metrics AWS/SNS
     filters.py, delivery_policy.py, mail.py
 
 Topic doc: kind "sns-topic", keyed by the topic ARN, {"Attributes", "Tags",

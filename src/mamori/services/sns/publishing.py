@@ -33,6 +33,11 @@ _ATTR_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 _GROUP = re.compile(r"^[\x21-\x7e]{1,128}$")
+# Names under AWS. are reserved, but for the ones AWS itself defines for SMS and push
+# (AWS.SNS.SMS.SMSType, AWS.SNS.SMS.SenderID, AWS.MM.SMS.OriginationNumber,
+# AWS.SNS.MOBILE.APNS.PUSH_TYPE, ...).
+# https://docs.aws.amazon.com/sns/latest/dg/sns-message-attributes.html
+RESERVED_OK = ("AWS.SNS.SMS.", "AWS.MM.SMS.", "AWS.SNS.MOBILE.")
 
 
 def _invalid(message: str) -> Exception:
@@ -48,7 +53,7 @@ def check_attributes(attrs: dict[str, Any]) -> int:
     size = 0
     for name, attr in attrs.items():
         if (not _ATTR_NAME.match(name) or name.startswith(".") or name.endswith(".") or ".." in name
-                or name.lower().startswith(("aws.", "amazon."))):
+                or (name.lower().startswith(("aws.", "amazon.")) and not name.startswith(RESERVED_OK))):
             raise _value_invalid(f"The message attribute name '{name}' is invalid.")
         kind = (attr or {}).get("DataType") or ""
         base = kind.split(".", 1)[0]
@@ -99,7 +104,8 @@ class PublishMixin:
             number = normalize(request["PhoneNumber"])
             self._check_message(request)
             message_id = str(uuid.uuid4())
-            self._sms_out(ctx, ctx.account_id, ctx.region, number, self._text_for("sms", request), message_id, None)
+            self._sms_out(ctx, ctx.account_id, ctx.region, number, self._text_for("sms", request), message_id, None,
+                          request.get("MessageAttributes"))
             return {"MessageId": message_id}
         arn = request.get("TopicArn") or request.get("TargetArn")
         if ":endpoint/" in (arn or ""):

@@ -202,7 +202,7 @@ class SmsMixin:
     # -- sending ---------------------------------------------------------------------
 
     def _sms_out(self, ctx: RequestContext, account: str, region: str, number: str, text: str, message_id: str,
-                 sub_arn: str | None) -> bool:
+                 sub_arn: str | None, attributes: dict[str, Any] | None = None) -> bool:
         store = ctx.store
         number = normalize(number)
         status, reason = "delivered", ""
@@ -213,6 +213,12 @@ class SmsMixin:
             if sandboxed is None or sandboxed.get("Status") != "Verified":
                 status, reason = "failed", ("The account is in the SMS sandbox and the destination is not a "
                                             "verified sandbox phone number")
-        self._outbox(store, account, region, sub_arn, "sms", number,
-                     {"MessageId": message_id, "Message": text}, status, reason)
+        defaults = (store.get(f"mamori:sns-sms-attributes:{account}:{region}") or {"attributes": {}})["attributes"]
+        given = {k: v.get("StringValue") for k, v in (attributes or {}).items()}
+        out = {"MessageId": message_id, "Message": text,
+               "SMSType": given.get("AWS.SNS.SMS.SMSType") or defaults.get("DefaultSMSType") or "Promotional"}
+        sender = given.get("AWS.SNS.SMS.SenderID") or defaults.get("DefaultSenderID")
+        if sender:
+            out["SenderID"] = sender
+        self._outbox(store, account, region, sub_arn, "sms", number, out, status, reason)
         return status == "delivered"
