@@ -4,6 +4,11 @@ tokens), FilterLogEvents (filter patterns, paged scans), GetLogRecord (`@ptr`).
 Events are written in one vectorized insert per request (store/logs.py). Metric
 filters of the group see every accepted event (filters.py publishes their values).
 https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html
+
+Groups with a KMS key (encryption.py): PutLogEvents seals the messages with the group's
+data key, every read opens the sealed events it returns (`_unseal`), asking KMS for the
+data key each request, so a disabled key fails reads and writes at once.
+`query_data_keys` hands Logs Insights the keys of the sealed events a query covers.
 """
 
 from __future__ import annotations
