@@ -7,8 +7,9 @@ https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogE
 
 Groups with a KMS key (encryption.py): PutLogEvents seals the messages with the group's
 data key, every read opens the sealed events it returns (`_unseal`), asking KMS for the
-data key each request, so a disabled key fails reads and writes at once.
-`query_data_keys` hands Logs Insights the keys of the sealed events a query covers.
+data key each request, so a disabled key fails reads and writes at once. Logs
+Insights (queries.py) opens sealed events with encryption.data_key / encryption.aad and
+store/logs.py prepare_query.
 """
 
 from __future__ import annotations
@@ -124,27 +125,6 @@ class EventOperations:
         return events_store.unseal(ctx.telemetry, ctx.account_id, ctx.region, doc["logGroupName"], rows,
                                    keys or encryption.opener(self.runtime, ctx, doc),
                                    encryption.aad(ctx, None, doc["logGroupName"]))
-
-    def query_data_keys(self, ctx: RequestContext, groups: list[str], start_ms: int,
-                        end_ms: int) -> tuple[dict[tuple[str, str], bytes], Any]:
-        """For Logs Insights (StartQuery, on the request thread): the plaintext data keys
-        of the sealed events of `groups` in [start_ms, end_ms], asked from KMS as Logs
-        does (a disabled key fails here with the error AWS gives), and the function of
-        the associated data; both go to `store.logs.prepare_query` on the query's cursor:
-
-            keys, aad = self.query_data_keys(ctx, names, start_ms, end_ms)
-            ... in the worker: events_store.prepare_query(cur, account, region, names,
-                                                          start_ms, end_ms, keys, aad)
-        """
-        needed = events_store.sealed_keys(ctx.telemetry, ctx.account_id, ctx.region, groups,
-                                          start=start_ms, end=end_ms)
-        keys: dict[tuple[str, str], bytes] = {}
-        for group, names in needed.items():
-            doc = load_group(ctx, group)
-            for name in names:
-                keys[(group, name)] = encryption.data_key(self.runtime, ctx, doc, name)
-        region, account = ctx.region, ctx.account_id
-        return keys, lambda group: encryption.aad(region, account, group)
 
     def get_log_events(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         group = group_name(request)
