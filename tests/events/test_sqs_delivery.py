@@ -127,6 +127,34 @@ def test_input_transformer_output_as_aws_writes_it(events, sqs, make_queue):
         f'{{"instance": "i-0123456789", "state": "RUNNING", "rule": "{rule_arn}"}}'
 
 
+def test_input_transformer_reserved_variables_and_objects_in_strings(events, sqs, make_queue, mamori_clock):
+    """<aws.events.event> is the event without `detail`, <aws.events.event.json> the
+    whole event, both JSON values; <aws.events.event.ingestion-time> ISO 8601; an object
+    referenced inside a string loses its internal quotes
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html)."""
+    mamori_clock.freeze()
+    source = unique("app")
+    name, rule_arn = put_rule(events, {"source": [source]})
+    url, arn = make_queue()
+    add_target(events, name, {"Arn": arn, "InputTransformer": {
+        "InputPathsMap": {"inner": "$.detail.inner", "n": "$.detail.n", "flag": "$.detail.flag"},
+        "InputTemplate": '{"msg": "Detail is <inner>", "n": <n>, "flag": <flag>, "event": <aws.events.event>, '
+                         '"full": <aws.events.event.json>, "at": <aws.events.event.ingestion-time>, '
+                         '"name": "<aws.events.rule-name>"}'}})
+    detail = {"inner": {"resource-id": "i-1", "state": "running"}, "n": 5, "flag": True}
+    event_id = put(events, source, detail)
+    [message] = receive_all(sqs, url, expect=1)
+    body = message["Body"]
+    assert body.startswith('{"msg": "Detail is {resource-id: i-1, state: running}", "n": 5, "flag": true, ')
+    doc = json.loads(body)
+    assert doc["event"]["id"] == event_id and "detail" not in doc["event"]
+    assert set(doc["event"]) == ENVELOPE_KEYS - {"detail"}
+    assert doc["full"]["detail"] == detail and doc["full"]["id"] == event_id
+    expected_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(mamori_clock.now()))
+    assert doc["at"] == expected_at
+    assert doc["name"] == name
+
+
 def test_failed_delivery_goes_to_dlq_with_error_attributes(events, sqs, make_queue):
     source = unique("app")
     name, rule_arn = put_rule(events, {"source": [source]})

@@ -7,7 +7,10 @@ Template substitution, as AWS writes it:
 - a placeholder outside any JSON string is replaced by the JSON value (strings quoted,
   objects as JSON; a path that finds nothing gives `null`);
 - a placeholder inside a JSON string literal ("... <state> ...") is replaced by the
-  value's text, escaped for the string (no added quotes; nothing found: empty);
+  value's text as it is: "EventBridge doesn't escape values extracted by Input Path",
+  and an object or array loses its internal quotes ("Detail is <detail>" gives
+  "Detail is {resource-id: i-1, state: running}"); nothing found: empty
+  (eb-transform-target-input.html, "Common issues with transforming input");
 - a template that is plain text gets the value's raw text.
 Reserved variables: aws.events.rule-arn, aws.events.rule-name,
 aws.events.event.ingestion-time, aws.events.event (the event without `detail`) and
@@ -103,6 +106,12 @@ def _text_of(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+def _text_in_string(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False).replace('"', "")
+    return _text_of(value)
+
+
 def _substitute(template: str, values: dict[str, Any], reserved: dict[str, Any], probe_only: bool = False) -> str:
     """Walk the template, tracking JSON string literals, and replace placeholders."""
     json_like = template.lstrip()[:1] in ("{", "[", '"')
@@ -130,8 +139,7 @@ def _substitute(template: str, values: dict[str, Any], reserved: dict[str, Any],
                 elif not json_like:
                     out.append(_text_of(value))
                 elif in_string:
-                    text = _text_of(value)
-                    out.append(json.dumps(text)[1:-1])
+                    out.append(_text_in_string(value))
                 else:
                     out.append("null" if value is _MISSING else json.dumps(value, separators=(",", ":")))
                 i = m.end()
