@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import datetime, timezone
 
 from alarm_helpers import Sink, boundary, put
 
@@ -47,11 +48,17 @@ def test_breach_emits_event_and_notification(mamori, mamori_clock, cw):
     mamori_clock.advance(60)  # the period [b, b+60) ends and is evaluated at b+60
     [alarm] = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"]
     assert alarm["StateValue"] == "ALARM"
-    assert alarm["StateReason"].startswith("Threshold Crossed: 1 out of the last 1 datapoints [99.5 (")
-    assert alarm["StateReason"].endswith("was greater than the threshold (50.0) (minimum 1 datapoint for OK -> ALARM transition).")
+    # AWS's words for an alarm without DatapointsToAlarm (alarms/reason.py cites examples)
+    at = datetime.fromtimestamp(b, timezone.utc)
+    assert alarm["StateReason"] == (f"Threshold Crossed: 1 datapoint [99.5 ({at:%d/%m/%y %H:%M:%S})] was greater than "
+                                    "the threshold (50.0).")
     data = json.loads(alarm["StateReasonData"])
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    assert list(data) == ["version", "queryDate", "startDate", "statistic", "period", "recentDatapoints", "threshold",
+                          "evaluatedDatapoints"]
     assert data["statistic"] == "Average" and data["period"] == 60 and data["recentDatapoints"] == [99.5]
-    assert data["threshold"] == 50.0 and data["version"] == "1.0"
+    assert data["threshold"] == 50.0 and data["version"] == "1.0" and data["startDate"] == stamp
+    assert data["evaluatedDatapoints"] == [{"timestamp": stamp, "sampleCount": 1.0, "value": 99.5}]
 
     [created, event] = seen.wait(2)
     assert created["detail-type"] == "CloudWatch Alarm Configuration Change" and created["detail"]["operation"] == "create"

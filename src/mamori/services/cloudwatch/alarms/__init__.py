@@ -29,7 +29,7 @@ from mamori.errors import AwsError
 from mamori.gateway.context import Principal, RequestContext
 from mamori.services.cloudwatch.alarms import actions as act
 from mamori.services.cloudwatch.alarms import band as band_model
-from mamori.services.cloudwatch.alarms import engine, rule
+from mamori.services.cloudwatch.alarms import engine, history, rule
 from mamori.services.cloudwatch.alarms.mute_rules import MuteRuleOperations
 from mamori.services.cloudwatch.model import combination, epoch, invalid, missing, validation
 
@@ -39,20 +39,12 @@ DETECTOR_KIND = "cloudwatch:anomaly-detector"
 TICK = 10
 CATCH_UP_LIMIT = 86400
 STATES = (engine.OK, engine.ALARM, engine.INSUFFICIENT)
-HISTORY_TYPES = ("ConfigurationUpdate", "StateUpdate", "Action", "AlarmContributorStateUpdate", "AlarmContributorAction")
+HISTORY_TYPES = history.HISTORY_TYPES
 STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
 
 
 def not_found(message: str) -> AwsError:
     return AwsError(message, code="ResourceNotFound", status=404)
-
-
-def _now_text(t: float) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%d/%m/%y %H:%M:%S")
-
-
-def _num(x: float) -> str:
-    return repr(float(x))
 
 
 class AlarmOperations(MuteRuleOperations):
@@ -87,7 +79,15 @@ class AlarmOperations(MuteRuleOperations):
                 "HistoryItemType": kind, "HistorySummary": summary, "HistoryData": json.dumps(data),
                 "AlarmArn": alarm["AlarmArn"]}
         arn = f"{alarm['AlarmArn']}#history/{t:.3f}/{uuid.uuid4().hex[:8]}"
+        item["_id"] = arn
+        seq = getattr(self, "_history_seq", None)
+        if seq is None:  # items written in the same millisecond keep their order, across restarts too
+            seq = max((i.get("_seq", 0) for _, i in self._history_items()), default=0)
+        self._history_seq = item["_seq"] = seq + 1
         self.runtime.store.put(arn, item, kind=HISTORY_KIND, account_id=alarm["account"], region=alarm["region"])
+
+    def _history_items(self) -> list[tuple[str, dict]]:
+        return [(i["_id"], i) for i in self.runtime.store.list(HISTORY_KIND) if "_id" in i]
 
     def _resolve(self, account: str, region: str, name: str) -> dict | None:
         if name.startswith("arn:"):
@@ -297,10 +297,8 @@ class AlarmOperations(MuteRuleOperations):
                 if k in old:
                     doc[k] = old[k]
         self._save(doc)
-        public = self._public(doc)
         self._history(doc, "ConfigurationUpdate", f"Alarm \"{doc['AlarmName']}\" {'created' if old is None else 'updated'}",
-                      {"version": "1.0", "type": "Create" if old is None else "Update",
-                       "createdAlarm" if old is None else "updatedAlarm": json.loads(json.dumps(public, default=str))}, now)
+                      history.configuration_data("Create" if old is None else "Update", doc), now)
         self._publish(doc, "CloudWatch Alarm Configuration Change", act.configuration_event(doc, "create" if old is None else "update", old), now)
         return doc
 
@@ -421,7 +419,9 @@ class AlarmOperations(MuteRuleOperations):
         kind = request.get("HistoryItemType")
         if kind and kind not in HISTORY_TYPES:
             raise invalid(f"The value {kind} for parameter HistoryItemType is invalid.")
-        items = self.runtime.store.list(HISTORY_KIND, account_id=ctx.account_id, region=ctx.region)
+        cutoff = ctx.time() - history.RETENTION
+        items = [i for i in self.runtime.store.list(HISTORY_KIND, account_id=ctx.account_id, region=ctx.region)
+                 if i["Timestamp"] >= cutoff]
         if request.get("AlarmName"):
             items = [i for i in items if i["AlarmName"] == request["AlarmName"]]
         if request.get("AlarmContributorId"):
@@ -432,14 +432,14 @@ class AlarmOperations(MuteRuleOperations):
             items = [i for i in items if i["Timestamp"] >= epoch(request["StartDate"])]
         if request.get("EndDate") is not None:
             items = [i for i in items if i["Timestamp"] <= epoch(request["EndDate"])]
-        items.sort(key=lambda i: i["Timestamp"], reverse=request.get("ScanBy", "TimestampDescending") != "TimestampAscending")
+        items.sort(key=lambda i: (i["Timestamp"], i.get("_seq", 0)), reverse=request.get("ScanBy", "TimestampDescending") != "TimestampAscending")
         limit = request.get("MaxRecords") or 100
         token = request.get("NextToken") or "0"
         if not str(token).isdigit():
             raise invalid("The value for parameter NextToken is invalid.")
         start = int(token)
         page = items[start:start + limit]
-        out: dict[str, Any] = {"AlarmHistoryItems": [{k: v for k, v in i.items() if k != "AlarmArn"} for i in page]}
+        out: dict[str, Any] = {"AlarmHistoryItems": [{k: v for k, v in i.items() if k != "AlarmArn" and k[0] != "_"} for i in page]}
         if start + limit < len(items):
             out["NextToken"] = str(start + limit)
         return out
@@ -500,7 +500,7 @@ class AlarmOperations(MuteRuleOperations):
                 alarm["updated"] = ctx.time()
                 self._save(alarm)
                 self._history(alarm, "ConfigurationUpdate", f"Alarm \"{name}\" updated",
-                              {"version": "1.0", "type": "Update", "updatedAlarm": {"ActionsEnabled": on}}, ctx.time())
+                              history.configuration_data("Update", alarm), ctx.time())
                 self._publish(alarm, "CloudWatch Alarm Configuration Change", act.configuration_event(alarm, "update", before), ctx.time())
 
     def enable_alarm_actions(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -535,7 +535,7 @@ class AlarmOperations(MuteRuleOperations):
             if callable(drop):
                 drop(a["AlarmArn"])
             self._history(a, "ConfigurationUpdate", f"Alarm \"{a['AlarmName']}\" deleted",
-                          {"version": "1.0", "type": "Delete", "deletedAlarm": json.loads(json.dumps(self._public(a), default=str))}, ctx.time())
+                          history.configuration_data("Delete", a), ctx.time())
             self._publish(a, "CloudWatch Alarm Configuration Change", act.configuration_event(a, "delete"), ctx.time())
 
     # -- anomaly detectors -----------------------------------------------------------------
@@ -607,6 +607,17 @@ class AlarmOperations(MuteRuleOperations):
         _ = self.alarm_lock
         self._arm_tick()
         self.runtime.clock.on_change(self._clock_moved)
+        self.runtime.scheduler.every(3600, self._expire_history, "cloudwatch:alarm-history-retention")
+
+    def _expire_history(self, due: float) -> None:
+        """History items older than the retention go (DescribeAlarmHistory also hides
+        them at once, between two runs of this job)."""
+        if self.runtime.clock.time() - due >= 3600:
+            return  # a long clock advance runs this once per missed hour: only the newest matters
+        cutoff = self.runtime.clock.time() - history.RETENTION
+        for arn, item in self._history_items():
+            if item["Timestamp"] < cutoff:
+                self.runtime.store.delete(arn)
 
     def _arm_tick(self) -> None:
         now = self.runtime.clock.time()
@@ -747,48 +758,21 @@ class AlarmOperations(MuteRuleOperations):
                 (f"{series.label} Band (Upper)", {t: bounds[1] for t in times})]
 
     def _reason(self, alarm: dict, slots, flags, new: str, n: int, m: int, due: float) -> tuple[str, str]:
-        words = engine.STATIC_OPERATORS.get(alarm["ComparisonOperator"], "outside the band of")
-        threshold = alarm.get("Threshold", 0.0)
-        real = [(t, v) for t, v in slots if v is not None][-n:]
-        recent = [v for _, v in real]
-        stat_data: dict[str, Any] = {"version": "1.0", "queryDate": act.aws_time(due),
-                                     "startDate": act.aws_time(real[0][0] if real else slots[0][0])}
-        if alarm.get("MetricName"):
-            stat_data["statistic"] = alarm.get("Statistic") or alarm.get("ExtendedStatistic")
-        stat_data.update({"period": alarm.get("period", 60), "recentDatapoints": recent, "threshold": threshold})
-        if alarm.get("_band") and new != engine.INSUFFICIENT:
-            lower, upper = alarm.pop("_band")
-            shown = ", ".join(f"{_num(v)} ({_now_text(t)})" for t, v in reversed(real))
-            stat_data["recentLowerThresholds"] = [lower] * len(real)
-            stat_data["recentUpperThresholds"] = [upper] * len(real)
-            stat_data.pop("threshold", None)
-            crossed = sum(1 for t, v in real if engine.breaches(v, alarm["ComparisonOperator"], lower, upper))
-            shown_n = crossed if new == engine.ALARM else len(real) - crossed
-            reason = (f"Thresholds Crossed: {shown_n} out of the last {len(real)} datapoints [{shown}] "
-                      f"{'was' if shown_n == 1 else 'were'} {'' if new == engine.ALARM else 'not '}less than the lower thresholds "
-                      f"[{', '.join(_num(lower) for _ in real)}] or greater than the upper thresholds [{', '.join(_num(upper) for _ in real)}] "
-                      f"(minimum {m} datapoint{'s' if m != 1 else ''} for OK -> ALARM transition).")
-            return reason, json.dumps(stat_data, separators=(",", ":"))
+        """StateReason and StateReasonData as CloudWatch writes them (reason.py)."""
+        from mamori.services.cloudwatch.alarms import reason
+
+        band = alarm.pop("_band", None) if alarm.get("ThresholdMetricId") else None
         alarm.pop("_band", None)
-        if new == engine.INSUFFICIENT:
-            count = len(slots)
-            reason = f"Insufficient Data: {count} datapoint{'s were' if count != 1 else ' was'} unknown."
-            return reason, json.dumps(stat_data, separators=(",", ":"))
-        shown = ", ".join(f"{_num(v)} ({_now_text(t)})" for t, v in reversed(real))
-        points = len(real)
-        if new == engine.ALARM:
-            crossed = sum(1 for t, v in real if engine.breaches(v, alarm["ComparisonOperator"], threshold))
-            reason = (f"Threshold Crossed: {crossed} out of the last {points} datapoints [{shown}] "
-                      f"{'was' if crossed == 1 else 'were'} {words} the threshold ({_num(threshold)}) "
-                      f"(minimum {m} datapoint{'s' if m != 1 else ''} for OK -> ALARM transition).")
-        else:
-            ok = sum(1 for t, v in real if not engine.breaches(v, alarm["ComparisonOperator"], threshold))
-            reason = (f"Threshold Crossed: {ok} out of the last {points} datapoints [{shown}] "
-                      f"{'was' if ok == 1 else 'were'} not {words} the threshold ({_num(threshold)}) "
-                      f"(minimum {max(1, n - m + 1)} datapoint{'s' if n - m + 1 != 1 else ''} for ALARM -> OK transition).")
-            if not real:
-                reason = f"Threshold Crossed: no datapoints were received for {n} period{'s' if n != 1 else ''} and {n} missing datapoint{'s were' if n != 1 else ' was'} treated as [NonBreaching]."
-        return reason, json.dumps(stat_data, separators=(",", ":"))
+        period = alarm.get("period", 60)
+        counts = None
+        if alarm.get("MetricName") and slots:
+            # evaluatedDatapoints carry each period's sample count
+            ms = {"Metric": {"Namespace": alarm["Namespace"], "MetricName": alarm["MetricName"],
+                             "Dimensions": alarm.get("Dimensions") or []}, "Period": period, "Stat": "SampleCount"}
+            if alarm.get("Unit"):
+                ms["Unit"] = alarm["Unit"]
+            counts = dict(self.metric_series(alarm["account"], alarm["region"], ms, slots[0][0], slots[-1][0] + period))
+        return reason.state_reason(alarm, slots, flags, new, n, m, due, period, band, counts)
 
     # -- state changes, composites, actions --------------------------------------------------
 
