@@ -217,3 +217,28 @@ def test_confirmation_tokens_expire_after_two_days(mamori, sns, mamori_clock):
     assert err.value.response["Error"]["Code"] == "InvalidParameter"
     sns.subscribe(TopicArn=arn, Protocol="email", Endpoint="late@example.com")  # sent again, valid again
     assert sns.confirm_subscription(TopicArn=arn, Token=token)["SubscriptionArn"].startswith(arn + ":")
+
+
+def test_filter_policy_constraints(sns):
+    """https://docs.aws.amazon.com/sns/latest/dg/subscription-filter-policy-constraints.html"""
+    arn = sns.create_topic(Name="filter-limits")["TopicArn"]
+    sub = sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint="arn:aws:sqs:us-east-1:000000000000:f")["SubscriptionArn"]
+    too_many_keys = {f"k{i}": ["v"] for i in range(6)}
+    too_complex = {"a": [str(i) for i in range(11)], "b": [str(i) for i in range(14)]}  # 154 combinations
+    nested = {"detail": {"kind": ["x"]}}
+    out_of_range = {"n": [{"numeric": [">", 1000000001]}]}
+    for bad in (too_many_keys, too_complex, nested, out_of_range):
+        with pytest.raises(ClientError) as err:
+            sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicy",
+                                            AttributeValue=json.dumps(bad))
+        assert err.value.response["Error"]["Code"] == "InvalidParameter", bad
+    ok = {"a": [str(i) for i in range(10)], "b": [str(i) for i in range(15)]}  # 150: the limit itself
+    sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicy", AttributeValue=json.dumps(ok))
+    # nesting is for the message body scope
+    body_sub = sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint="arn:aws:sqs:us-east-1:000000000000:g",
+                             Attributes={"FilterPolicyScope": "MessageBody",
+                                         "FilterPolicy": json.dumps(nested)})["SubscriptionArn"]
+    with pytest.raises(ClientError) as err:
+        sns.set_subscription_attributes(SubscriptionArn=body_sub, AttributeName="FilterPolicyScope",
+                                        AttributeValue="MessageAttributes")
+    assert err.value.response["Error"]["Code"] == "InvalidParameter"

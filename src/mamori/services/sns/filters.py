@@ -42,12 +42,58 @@ def matches(policy_text: str, scope: str, message: str, attributes: dict[str, An
     return pattern.matches(event)
 
 
-def validate(policy_text: str) -> str | None:
-    """An error message for a policy SNS would refuse, or None."""
+MAX_KEYS = 5
+MAX_COMBINATIONS = 150
+MAX_BYTES = 256 * 1024
+NUMERIC_LIMIT = 1e9
+
+
+def _shape(node: Any, nested: list[bool]) -> tuple[int, int]:
+    """(leaf keys, value combinations) of a policy object; `nested` records whether any
+    key holds an object rather than an array."""
+    keys, combinations = 0, 1
+    for key, value in node.items():
+        if key == "$or" and isinstance(value, list):
+            branches = [_shape(b, nested) for b in value if isinstance(b, dict)]
+            keys += max((k for k, _ in branches), default=0)
+            combinations *= max(sum(c for _, c in branches), 1)
+        elif isinstance(value, dict):
+            nested.append(True)
+            k, c = _shape(value, nested)
+            keys, combinations = keys + k, combinations * c
+        elif isinstance(value, list):
+            keys += 1
+            combinations *= max(len(value), 1)
+            for item in value:
+                numeric = item.get("numeric") if isinstance(item, dict) else None
+                if isinstance(numeric, list):
+                    for bound in numeric:
+                        if isinstance(bound, (int, float)) and not isinstance(bound, bool) \
+                                and abs(bound) > NUMERIC_LIMIT:
+                            raise ValueError("Numeric values must be between -1.0E9 and 1.0E9")
+    return keys, combinations
+
+
+def validate(policy_text: str, scope: str = "MessageAttributes") -> str | None:
+    """An error message for a policy SNS would refuse, or None: the pattern language,
+    at most 5 keys and 150 combinations of values, numbers within +-1e9, at most 256 KB,
+    no nesting when the scope is MessageAttributes.
+    https://docs.aws.amazon.com/sns/latest/dg/subscription-filter-policy-constraints.html"""
     from mamori.services.events.patterns import PatternError, compile_pattern
 
+    if len(policy_text.encode()) > MAX_BYTES:
+        return "Filter policy can not be larger than 256 KB"
     try:
         compile_pattern(policy_text)
+        doc = json.loads(policy_text)
+        nested: list[bool] = []
+        keys, combinations = _shape(doc, nested) if isinstance(doc, dict) else (0, 1)
     except (PatternError, ValueError) as exc:
         return str(exc)
+    if nested and scope == "MessageAttributes":
+        return "Filter policy scope MessageAttributes does not support nested filter policy"
+    if keys > MAX_KEYS:
+        return f"Filter policy can not have more than {MAX_KEYS} keys"
+    if combinations > MAX_COMBINATIONS:
+        return "Filter policy is too complex"
     return None

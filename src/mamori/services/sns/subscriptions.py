@@ -87,13 +87,21 @@ class SubscriptionsMixin:
             raise _invalid("Invalid parameter: Firehose endpoint ARN")
         return endpoint
 
-    def _check_sub_attribute(self, topic: dict[str, Any] | None, protocol: str, name: str, value: str) -> None:
+    def _check_sub_attribute(self, topic: dict[str, Any] | None, protocol: str, name: str, value: str,
+                             current: dict[str, str] | None = None) -> None:
+        """`current`: the subscription's attributes with this one's new value."""
+        current = current or {}
         if name not in SUB_ATTRIBUTES:
             raise _invalid("Invalid parameter: AttributeName")
-        if name == "FilterPolicy" and value:
-            problem = filters.validate(value)
+        if name in ("FilterPolicy", "FilterPolicyScope") and current.get("FilterPolicy"):
+            problem = filters.validate(current["FilterPolicy"], current.get("FilterPolicyScope") or "MessageAttributes")
             if problem:
                 raise _invalid(f"Invalid parameter: FilterPolicy: {problem}")
+        if name == "FilterPolicy" and value and topic is not None and not current.get("_had_filter"):
+            # 200 filter policies per topic by default (the quota AWS lets you raise)
+            subs = self._subs_with_filters(topic["arn"])
+            if subs >= 200:
+                raise error("FilterPolicyLimitExceeded", "Filter policy limit exceeded", status=403)
         if name == "FilterPolicyScope" and value not in ("MessageAttributes", "MessageBody"):
             raise _invalid("Invalid parameter: FilterPolicyScope: Invalid value [" + value + "]. "
                            "Please use either MessageBody or MessageAttributes")
@@ -123,6 +131,11 @@ class SubscriptionsMixin:
         if name == "SubscriptionRoleArn" and protocol != "firehose":
             raise _invalid("Invalid parameter: SubscriptionRoleArn is only for firehose subscriptions")
 
+    def _subs_with_filters(self, topic_arn: str) -> int:
+        parts = topic_arn.split(":")
+        return sum(1 for s in self.runtime.store.list(SUB, account_id=parts[4], region=parts[3])
+                   if s["TopicArn"] == topic_arn and s["Attributes"].get("FilterPolicy"))
+
     # -- subscribe -------------------------------------------------------------------
 
     def subscribe(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +146,7 @@ class SubscriptionsMixin:
         endpoint = self._check_endpoint(ctx, topic, protocol, endpoint)
         attrs = {k: str(v) for k, v in (request.get("Attributes") or {}).items()}
         for name, value in attrs.items():
-            self._check_sub_attribute(topic, protocol, name, value)
+            self._check_sub_attribute(topic, protocol, name, value, attrs)
         if "RawMessageDelivery" in attrs:
             attrs["RawMessageDelivery"] = attrs["RawMessageDelivery"].lower()
         if protocol == "firehose" and not attrs.get("SubscriptionRoleArn"):
@@ -306,7 +319,9 @@ class SubscriptionsMixin:
         ctx.authorize("sns:SetSubscriptionAttributes", arn or "*", {})
         sub = self._sub(ctx, arn)
         name, value = request["AttributeName"], request.get("AttributeValue") or ""
-        self._check_sub_attribute(ctx.store.get(sub["TopicArn"]), sub["Protocol"], name, value)
+        current = dict(sub["Attributes"], **{name: value})
+        current["_had_filter"] = "yes" if sub["Attributes"].get("FilterPolicy") else ""
+        self._check_sub_attribute(ctx.store.get(sub["TopicArn"]), sub["Protocol"], name, value, current)
         if value == "" and name != "RawMessageDelivery":
             sub["Attributes"].pop(name, None)
         else:
