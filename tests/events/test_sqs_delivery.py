@@ -187,12 +187,25 @@ def test_iam_create_user_reaches_a_queue(mamori, events, sqs, make_queue):
     url, arn = make_queue(source_arn=rule_arn)
     add_target(events, name, {"Arn": arn})
     mamori.client("iam").create_user(UserName=user)
+    mamori.client("iam").get_user(UserName=user)  # read-only: not delivered
     [message] = receive_all(sqs, url, expect=1)
     event = json.loads(message["Body"])
-    assert event["detail-type"] == "AWS API Call via CloudTrail"
-    assert event["detail"]["eventName"] == "CreateUser"
-    assert event["detail"]["requestParameters"]["userName"] == user
-    assert event["detail"]["userIdentity"]["accountId"] == mamori.account_id
+    # AWS's envelope: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html
+    assert set(event) == ENVELOPE_KEYS
+    assert (event["version"], event["source"], event["detail-type"]) == ("0", "aws.iam", "AWS API Call via CloudTrail")
+    assert event["account"] == mamori.account_id and event["region"] == "us-east-1" and event["resources"] == []
+    assert event["time"].endswith("Z") and len(event["time"]) == 20
+    detail = event["detail"]
+    assert {"eventVersion", "userIdentity", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress",
+            "userAgent", "requestParameters", "responseElements", "requestID", "eventID", "eventType",
+            "managementEvent", "recipientAccountId", "eventCategory", "readOnly"} <= set(detail)
+    assert detail["eventName"] == "CreateUser" and detail["eventSource"] == "iam.amazonaws.com"
+    assert detail["requestParameters"]["userName"] == user
+    assert detail["responseElements"]["user"]["userName"] == user
+    assert detail["userIdentity"]["accountId"] == mamori.account_id
+    assert (detail["eventType"], detail["managementEvent"], detail["readOnly"]) == ("AwsApiCall", True, False)
+    assert detail["eventTime"] == event["time"] and detail["recipientAccountId"] == mamori.account_id
+    assert receive_all(sqs, url) == []
 
 
 def test_rule_to_sns_topic_to_queue(mamori, events, sqs, make_queue):
@@ -260,7 +273,7 @@ def test_fifo_queue_target_needs_a_message_group(events, sqs):
     assert got[0]["Attributes"]["MessageGroupId"] == "orders"
 
 
-def test_target_of_a_service_mamori_lacks_is_a_failed_invocation(mamori, events, sqs, make_queue):
+def test_target_of_a_service_mamori_lacks_is_a_failed_invocation(mamori, events, sqs, make_queue, mamori_clock):
     source = unique("app")
     name, rule_arn = put_rule(events, {"source": [source]})
     dlq_url, dlq_arn = make_queue()
@@ -270,4 +283,15 @@ def test_target_of_a_service_mamori_lacks_is_a_failed_invocation(mamori, events,
     [message] = receive_all(sqs, dlq_url, expect=1, attributes=True)
     attrs = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
     assert attrs["TARGET_ARN"] == function and attrs["ERROR_CODE"] == "NO_RESOURCE"
-    assert "lambda" in attrs["ERROR_MESSAGE"]
+    assert "does not deliver to lambda targets yet" in attrs["ERROR_MESSAGE"]
+    cw = mamori.client("cloudwatch")
+    now = mamori_clock.now()
+
+    def total(metric):
+        out = cw.get_metric_statistics(Namespace="AWS/Events", MetricName=metric,
+                                       Dimensions=[{"Name": "RuleName", "Value": name}], StartTime=now - 3600,
+                                       EndTime=now + 3600, Period=60, Statistics=["Sum"])
+        return sum(p["Sum"] for p in out["Datapoints"])
+
+    assert total("FailedInvocations") == 1
+    assert total("InvocationsSentToDlq") == 1
