@@ -58,6 +58,25 @@ def test_statistics_and_ptr(loaded):
     assert '"level": "ERROR"' in record["@message"]
 
 
+@pytest.mark.parametrize("query", ["stats count(*) by bin(5m)", "stats count(*) as c by service | stats sum(c) as n",
+                                   "fields strlen(@message) as n | stats avg(n) by @logStream | sort @logStream"])
+def test_statistics_when_every_event_reaches_stats(loaded, query):
+    E = loaded["events"]
+    _, out = run_query(loaded["logs"], [loaded["group"]], query, loaded["start"], loaded["end"])
+    assert out["statistics"]["recordsScanned"] == len(E)
+    assert out["statistics"]["recordsMatched"] == len(E)
+    assert out["statistics"]["bytesScanned"] == sum(len(e.message) for e in E)
+
+
+def test_statistics_of_filter_without_stats(loaded):
+    E = loaded["events"]
+    _, out = run_query(loaded["logs"], [loaded["group"]], "filter @logStream = 'vpc' | limit 3", loaded["start"],
+                       loaded["end"])
+    assert len(out["results"]) == 3
+    assert out["statistics"]["recordsMatched"] == len([e for e in E if e.stream == "vpc"])
+    assert out["statistics"]["recordsScanned"] == len(E)
+
+
 def test_time_range_and_limit_parameter(loaded):
     logs, E = loaded["logs"], loaded["events"]
     first = min(e.ts for e in E)

@@ -12,9 +12,10 @@ numbers when the other side is a number. Times are epoch milliseconds (type 'tim
 `jsonParse()` gives DuckDB JSON values (type 'json'): `name.key` / `name.0` address into
 them, `unnest` flattens their lists into one row per item.
 
-Statistics ride along in the one statement: recordsScanned/bytesScanned come from an
-aggregate over the same table and range, recordsMatched from a window over the rows
-entering the first `stats` (or the final rows when there is none).
+Statistics ride along in the one statement: recordsMatched from a window over the rows
+entering the first `stats` (or the final rows when there is none); recordsScanned and
+bytesScanned from that same `stats` when every event reaches it, else from an aggregate
+over the same table and range.
 
 `pattern` and `diff` split a query in two: the commands before them compile to the SQL
 that yields their input (value, timestamp); clusters.py groups it in Python; the commands
@@ -131,6 +132,8 @@ class Compiler:
         self.aggregating = False
         self.matched_stage: int | None = None
         self.matched_col = False    # the current rows carry `_matched` (first stats seen)
+        self.carry: list[str] = []  # hidden statistics columns later stats carry along
+        self.preserving = True      # every event so far is still a row (no filter yet)
         self.needs_json = False     # a discovered field reads the message as JSON
         self.indexed = indexed or (lambda name: {})
 
@@ -454,6 +457,8 @@ class Compiler:
     # -- commands ----------------------------------------------------------------------
     def command(self, cmd: Command) -> None:
         st = self.stage
+        if cmd.kind in ("filter", "filterindex", "dedup", "limit", "unnest"):
+            self.preserving = False
         if cmd.kind == "fields":
             sel = []
             for item in cmd.items:
@@ -486,6 +491,10 @@ class Compiler:
                 keys.append(f"{self.as_text(sql, typ) if typ == 'json' else sql}{d} NULLS LAST")
             st.order = keys
         elif cmd.kind == "limit":
+            if self.matched_stage is None:  # recordsMatched counts the events before the limit
+                self.matched_stage = len(self.ctes) - 1
+                self.add("SELECT *, count(*) OVER () AS _matched FROM {prev}")
+                self.matched_col, self.carry = True, ["_matched"]
             self.add(f"SELECT * FROM {{prev}} {self.order_by()} LIMIT {cmd.number}")
         elif cmd.kind == "dedup":
             parts = ", ".join(self.field(n)[0] for n in cmd.items)
@@ -607,11 +616,19 @@ class Compiler:
         finally:
             self.aggregating = False
         group_by = f" GROUP BY {', '.join(groups)}" if groups else ""
-        if first:  # recordsMatched: the rows entering the first stats, summed over its groups
+        if first and self.preserving and self.stage.events:
+            # every event reaches this stats: it counts the scanned records and bytes too,
+            # so that no second pass over the events is needed
+            self.add(f"SELECT *, sum(_n) OVER () AS _matched, sum(_n) OVER () AS _scanned, "
+                     f"sum(_b) OVER () AS _bytes FROM (SELECT {', '.join(sel)}, count(*) AS _n, "
+                     f"sum(strlen(_msg)) AS _b FROM {{prev}}{group_by})")
+            self.carry = ["_matched", "_scanned", "_bytes"]
+        elif first:  # recordsMatched: the rows entering the first stats, summed over its groups
             self.add(f"SELECT *, sum(_n) OVER () AS _matched FROM (SELECT {', '.join(sel)}, count(*) AS _n "
                      f"FROM {{prev}}{group_by})")
+            self.carry = ["_matched"]
         else:
-            keep = ", any_value(_matched) AS _matched" if self.matched_col else ""
+            keep = "".join(f", any_value({c}) AS {c}" for c in self.carry)
             self.add(f"SELECT {', '.join(sel)}{keep} FROM {{prev}}{group_by}")
         self.matched_col = True
         names = [i.name for i in cmd.by] + [i.name for i in cmd.items]
@@ -662,17 +679,22 @@ class Compiler:
         self.ctes[0] = self.base(table)  # again: the output may have referenced more fields
         matched = "_matched" if self.matched_col else "count(*) OVER ()"
         sel.append(f"{matched} AS _matched")
-        sel.append("(SELECT _scanned FROM _scan) AS _scanned, (SELECT _bytes FROM _scan) AS _bytes")
         ctes = ",\n".join(f"s{i} AS ({body})" for i, body in enumerate(self.ctes))
-        scan = f"SELECT count(*) AS _scanned, sum(strlen(message)) AS _bytes FROM {table} WHERE {BASE_WHERE}"
-        sql = (f"WITH {ctes},\n_scan AS ({scan})\n"
-               f"SELECT {', '.join(sel)} FROM s{len(self.ctes) - 1} {self.order_by()} LIMIT {int(limit)}")
+        if "_scanned" in self.carry:
+            sel.append("_scanned, _bytes")
+            refs = 1
+        else:
+            sel.append("(SELECT _scanned FROM _scan) AS _scanned, (SELECT _bytes FROM _scan) AS _bytes")
+            scan = f"SELECT count(*) AS _scanned, sum(strlen(message)) AS _bytes FROM {table} WHERE {BASE_WHERE}"
+            ctes += f",\n_scan AS ({scan})"
+            refs = 2
+        sql = f"WITH {ctes}\nSELECT {', '.join(sel)} FROM s{len(self.ctes) - 1} {self.order_by()} LIMIT {int(limit)}"
         k = self.matched_stage if self.matched_stage is not None else len(self.ctes) - 1
         upto = ",\n".join(f"s{i} AS ({body})" for i, body in enumerate(self.ctes[:k + 1]))
         stats_sql = (f"WITH {upto}\nSELECT (SELECT count(*) FROM s0), (SELECT count(*) FROM s{k}), "
                      "(SELECT sum(strlen(_msg)) FROM s0)")
         return Compiled(sql, [], columns, st.events, "stats" in used, stats_sql, source=source,
-                        unmask="unmask" in used, commands=used, base_refs=2)
+                        unmask="unmask" in used, commands=used, base_refs=refs)
 
     def pattern_plan(self, commands: list[Command], cut: int, limit: int, table: str) -> PatternPlan:
         cmd, rest = commands[cut], commands[cut + 1:]
