@@ -81,7 +81,14 @@ def test_email_confirmation_and_delivery_to_local_mailbox(mamori, sns):
     assert sub.startswith(arn + ":")
     sns.publish(TopicArn=arn, Message="disk full", Subject="Alarm")
     mails = [m for m in mamori.admin("GET", "mail")["mail"] if m["to"] == "sec@example.com"]
-    assert mails[-1]["subject"] == "Alarm" and mails[-1]["body"] == "disk full"
+    assert mails[-1]["subject"] == "Alarm" and mails[-1]["body"].startswith("disk full\n\n--\n")
+    assert mails[-1]["from"] == "AWS Notifications <no-reply@sns.amazonaws.com>"
+    # the footer's unsubscribe link works, unsigned, as AWS's does
+    import requests
+
+    link = mails[-1]["body"].split("to unsubscribe:\n")[1].split("\n")[0]
+    assert requests.get(link, timeout=10).status_code == 200
+    assert sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"] == []
 
 
 def test_publish_batch_per_entry_errors(sns):

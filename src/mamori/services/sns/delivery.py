@@ -242,9 +242,15 @@ class DeliveryMixin:
 
     def _mail(self, topic: dict[str, Any], sub: dict[str, Any], message_id: str, subject: str, text: str,
               ctx: RequestContext) -> None:
+        # AWS's plain mail ends with a footer carrying the unsubscribe link; email-json is the JSON alone
+        footer = "" if sub["Protocol"] == "email-json" else (
+            "\n\n--\nIf you wish to stop receiving notifications from this topic, please click or visit the link "
+            f"below to unsubscribe:\n{self.unsubscribe_url(sub['SubscriptionArn'])}\n\n"
+            "Please do not reply directly to this email.")
+        sender = f"{topic['Attributes'].get('DisplayName') or 'AWS Notifications'} <no-reply@sns.amazonaws.com>"
         mail.deliver(ctx.store, topic["account"], topic["region"], message_id + sub["SubscriptionArn"][-8:], {
-            "to": sub["Endpoint"], "subject": subject, "body": text, "time": ctx.time(),
-            "TopicArn": topic["arn"], "MessageId": message_id})
+            "to": sub["Endpoint"], "from": sender, "subject": subject, "body": text + footer, "time": ctx.time(),
+            "TopicArn": topic["arn"], "MessageId": message_id, "Message": text})
 
     def _outbox(self, store: Any, account: str, region: str, sub_arn: str | None, protocol: str, endpoint: str,
                 body: Any, status: str, reason: str = "") -> None:
