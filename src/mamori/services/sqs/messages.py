@@ -38,10 +38,13 @@ _SYSTEM_NAMES = ("SenderId", "SentTimestamp", "ApproximateReceiveCount", "Approx
                  "DeadLetterQueueSourceArn")
 
 
+# https://www.w3.org/TR/REC-xml/#charsets, as SQS allows them (one regex: the body of
+# every message is checked, and a per-character loop cost 15% of an SNS fan-out)
+_INVALID_TEXT = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _valid_text(body: str) -> bool:
-    # https://www.w3.org/TR/REC-xml/#charsets, as SQS allows them
-    return all(c in "\t\n\r" or 0x20 <= ord(c) <= 0xD7FF or 0xE000 <= ord(c) <= 0x10FFFF and c not in "\ufffe\uffff"
-               for c in body)
+    return _INVALID_TEXT.search(body) is None
 
 
 def stored_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
