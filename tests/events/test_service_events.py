@@ -60,3 +60,25 @@ def test_emitted_service_event_reaches_rule(server):
         assert trail["detail"]["eventName"] == "StopInstances" and trail["source"] == "aws.ec2"
     finally:
         endpoint.close()
+
+
+def test_kms_rotation_event_reaches_a_queue(mamori, make_queue):
+    """KMS publishes "KMS CMK Rotation" on the internal bus: it reaches the default bus
+    with AWS's envelope (source aws.kms, the key ARN in resources, detail {"key-id"}),
+    https://docs.aws.amazon.com/kms/latest/developerguide/kms-events.html."""
+    from events_helpers import receive_all, unique
+
+    events, kms, sqs = mamori.client("events"), mamori.client("kms"), mamori.client("sqs")
+    key = kms.create_key()["KeyMetadata"]
+    rule = unique("kms-rotation")
+    rule_arn = events.put_rule(Name=rule, EventPattern=json.dumps({
+        "source": ["aws.kms"], "detail-type": ["KMS CMK Rotation"], "resources": [key["Arn"]]}))["RuleArn"]
+    url, queue_arn = make_queue(source_arn=rule_arn)
+    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": queue_arn}])
+    kms.rotate_key_on_demand(KeyId=key["KeyId"])
+    [message] = receive_all(sqs, url, expect=1)
+    event = json.loads(message["Body"])
+    assert set(event) == {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
+    assert (event["source"], event["detail-type"], event["version"]) == ("aws.kms", "KMS CMK Rotation", "0")
+    assert event["resources"] == [key["Arn"]] and event["detail"] == {"key-id": key["KeyId"]}
+    assert event["account"] == mamori.account_id and event["region"] == mamori.region
