@@ -139,7 +139,7 @@ def test_same_account_service_publishes_through_the_default_policy(mamori, sns):
     assert getattr(err.value, "code", "") == "AuthorizationError"
 
 
-def test_fifo_deduplication_window_on_the_clock(sns, mamori_clock):
+def test_fifo_deduplication_window_on_the_clock(mamori, sns, mamori_clock):
     arn = sns.create_topic(Name="dedup.fifo", Attributes={"FifoTopic": "true",
                                                           "ContentBasedDeduplication": "true"})["TopicArn"]
     first = sns.publish(TopicArn=arn, Message="same", MessageGroupId="g")
@@ -148,6 +148,10 @@ def test_fifo_deduplication_window_on_the_clock(sns, mamori_clock):
     mamori_clock.advance(301)
     later = sns.publish(TopicArn=arn, Message="same", MessageGroupId="g")
     assert later["MessageId"] != first["MessageId"]
+    # expired deduplication entries are forgotten, not kept forever
+    mamori_clock.advance(400)
+    kept = [r for r in mamori.admin("GET", "state")["resources"] if r["kind"] == "sns-dedup" and arn in r["arn"]]
+    assert kept == []
     plain = sns.create_topic(Name="plain.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
     with pytest.raises(ClientError) as err:
         sns.publish(TopicArn=plain, Message="x", MessageGroupId="g")

@@ -85,6 +85,20 @@ class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, SmsMixin, Pla
 
         self.http = HttpDeliveries(self.runtime, self._signer, self._http_dead_letter)
         self.http.rearm()
+        self.runtime.scheduler.every(60, self._forget_deduplication, "sns-dedup-expiry")
+
+    def _forget_deduplication(self, due: float) -> None:
+        """FIFO deduplication entries last 5 minutes; older ones are deleted. A clock
+        jump runs this once, not once per missed minute."""
+        from mamori.services.sns.publishing import DEDUP_WINDOW
+
+        now = self.runtime.clock.time()
+        if due < now - 60:
+            return
+        store = self.runtime.store
+        for doc in store.list("sns-dedup"):
+            if now - doc["time"] >= DEDUP_WINDOW:
+                store.delete(doc["key"])
 
     def reset(self) -> None:
         self.http.cancel_all()

@@ -145,7 +145,7 @@ class PublishMixin:
             if seen is not None and ctx.time() - seen["time"] < DEDUP_WINDOW:
                 return {"MessageId": seen["MessageId"], "SequenceNumber": seen["SequenceNumber"]}
             sequence = str(int(ctx.time() * 1000000)).rjust(20, "0")
-            ctx.store.put(key, {"time": ctx.time(), "MessageId": message_id, "SequenceNumber": sequence},
+            ctx.store.put(key, {"key": key, "time": ctx.time(), "MessageId": message_id, "SequenceNumber": sequence},
                           kind="sns-dedup", account_id=doc["account"], region=doc["region"])
             request = dict(request, _dedup=dedup)
         confirmed = [s for s in self._subs(ctx, doc["arn"]) if not s.get("pending")]
