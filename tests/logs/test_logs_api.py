@@ -150,6 +150,24 @@ def test_put_log_events_validation(logs, group, mamori_clock):
     out = logs.put_log_events(logGroupName=group, logStreamName="s1", logEvents=[
         {"timestamp": now - 2 * 86400_000, "message": "expired"}, {"timestamp": now, "message": "ok4"}])
     assert out["rejectedLogEventsInfo"] == {"expiredLogEventEndIndex": 1}
+    # All three kinds in one batch: past the 30-day retention, past 14 days, past 2 hours ahead.
+    logs.put_retention_policy(logGroupName=group, retentionInDays=30)
+    out = logs.put_log_events(logGroupName=group, logStreamName="s1", logEvents=[
+        {"timestamp": now - 31 * 86400_000, "message": "expired"},
+        {"timestamp": now - 20 * 86400_000, "message": "old"},
+        {"timestamp": now - 3600_000, "message": "ok5"},
+        {"timestamp": now + 2 * 3600_000, "message": "ok6"},
+        {"timestamp": now + 2 * 3600_000 + 1, "message": "new"}])
+    assert out["rejectedLogEventsInfo"] == {"expiredLogEventEndIndex": 1, "tooOldLogEventEndIndex": 2,
+                                            "tooNewLogEventStartIndex": 4}
+    assert out["nextSequenceToken"]
+    got = logs.get_log_events(logGroupName=group, logStreamName="s1", startFromHead=True)["events"]
+    # by timestamp; ok1 and ok2 went with the 1-day retention
+    assert [e["message"] for e in got] == ["ok5", "ok3", "ok4", "ok6"]
+    # Nothing accepted: still an answer with the rejections, nothing stored.
+    out = logs.put_log_events(logGroupName=group, logStreamName="s1", logEvents=[
+        {"timestamp": now + 3 * 3600_000, "message": "new"}])
+    assert out["rejectedLogEventsInfo"] == {"tooNewLogEventStartIndex": 0}
 
 
 def test_get_log_events_paging(logs, group, mamori_clock):
