@@ -11,6 +11,10 @@ Kinds (documents shaped like the Describe* outputs; internal members start with 
   events:connection      arn:aws:events:REGION:ACCT:connection/NAME/UUID (auth secrets
                          sealed in the store's secret column)
   events:api-destination arn:aws:events:REGION:ACCT:api-destination/NAME/UUID
+  events:event-source    a partner event source offered to one account (partners.py),
+                         key arn:aws:events:REGION:ACCT:mamori-event-source/NAME
+  events:pending-retry   a delivery waiting for its next attempt (targets.py), key
+                         arn:aws:events:REGION:ACCT:mamori-pending-retry/UUID
 
 https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
 """
