@@ -248,3 +248,34 @@ def test_tags_and_attribute_validation(mamori):
     assert sqs.create_queue(QueueName=url.rsplit("/", 1)[1])["QueueUrl"] == url  # same attributes: idempotent
     page = sqs.list_queues(QueueNamePrefix="tags-", MaxResults=1)
     assert len(page["QueueUrls"]) == 1
+
+
+def test_name_reusable_60_seconds_after_delete(mamori, mamori_clock):
+    mamori_clock.freeze()
+    sqs = mamori.client("sqs")
+    name = _name("gone")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="lost")
+    sqs.delete_queue(QueueUrl=url)
+    with pytest.raises(ClientError) as exc:
+        sqs.create_queue(QueueName=name)
+    assert exc.value.response["Error"]["Code"] == "AWS.SimpleQueueService.QueueDeletedRecently"
+    mamori_clock.advance(60)
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)  # nothing of the old queue survives
+
+
+def test_access_by_resource_tag(mamori):
+    sqs, iam = mamori.client("sqs"), mamori.client("iam")
+    mine = sqs.create_queue(QueueName=_name("abac"), tags={"team": "blue"})["QueueUrl"]
+    theirs = sqs.create_queue(QueueName=_name("abac"), tags={"team": "red"})["QueueUrl"]
+    user = _name("blue")
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:ResourceTag/team": "blue"}}}]}))
+    blue = mamori.client("sqs", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    assert blue.send_message(QueueUrl=mine, MessageBody="ok")["MessageId"]
+    with pytest.raises(ClientError):
+        blue.send_message(QueueUrl=theirs, MessageBody="no")

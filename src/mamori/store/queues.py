@@ -14,6 +14,7 @@ Tables (named migrations, applied in order at open):
   counters   per queue: the last seq handed out (FIFO SequenceNumber, receive order).
   dedup      FIFO deduplication ids with the time seen and the first send's answer.
   tasks      message move tasks: handle, source queue ARN, status, JSON doc.
+  deleted    when each queue was last deleted (a name is reusable 60 seconds later).
 
 Durability as the resource store: an acknowledged write is in the WAL file. One
 connection, guarded by a lock (sends come from the event loop and from service worker
@@ -66,6 +67,12 @@ MIGRATIONS: list[tuple[str, str]] = [
             started REAL NOT NULL, doc TEXT NOT NULL
         );
         CREATE INDEX tasks_source ON tasks(source, started);
+        """,
+    ),
+    (
+        "0002_deleted_queues",
+        """
+        CREATE TABLE deleted (queue TEXT PRIMARY KEY, at REAL NOT NULL);
         """,
     ),
 ]
@@ -263,10 +270,16 @@ class QueueStore:
         with self._lock:
             return self._conn.execute("DELETE FROM messages WHERE queue = ?", (queue,)).rowcount
 
-    def drop_queue(self, queue: str) -> None:
+    def drop_queue(self, queue: str, at: float) -> None:
         with self.transaction():
             for table in ("messages", "counters", "dedup"):
                 self._conn.execute(f"DELETE FROM {table} WHERE queue = ?", (queue,))  # noqa: S608 - fixed names
+            self._conn.execute("INSERT OR REPLACE INTO deleted VALUES (?, ?)", (queue, at))
+
+    def deleted_at(self, queue: str) -> float | None:
+        with self._lock:
+            row = self._conn.execute("SELECT at FROM deleted WHERE queue = ?", (queue,)).fetchone()
+        return row[0] if row else None
 
     # -- FIFO deduplication -------------------------------------------------------------
 
@@ -313,7 +326,7 @@ class QueueStore:
 
     def reset(self) -> None:
         with self.transaction():
-            for table in ("messages", "counters", "dedup", "tasks"):
+            for table in ("messages", "counters", "dedup", "tasks", "deleted"):
                 self._conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
 
     def close(self) -> None:

@@ -63,7 +63,9 @@ class QueueAccess:
     def authorize(self, ctx: RequestContext, action: str, doc: dict[str, Any]) -> None:
         policy = doc["attributes"].get("Policy")
         ctx.resources = [{"ARN": doc["arn"], "accountId": doc["account"], "type": "AWS::SQS::Queue"}]
-        ctx.authorize(action, doc["arn"], with_resource_policy({}, policy or None, account=doc["account"]))
+        # SQS authorizes by resource tags (ABAC): aws:ResourceTag/<key>
+        conditions = {f"aws:ResourceTag/{k}": v for k, v in doc["tags"].items()} if doc.get("tags") else {}
+        ctx.authorize(action, doc["arn"], with_resource_policy(conditions, policy or None, account=doc["account"]))
 
     def save(self, ctx: RequestContext, doc: dict[str, Any]) -> None:
         ctx.store.put(doc["arn"], doc, kind=QUEUE_KIND, account_id=doc["account"], region=doc["region"])

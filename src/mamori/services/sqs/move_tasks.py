@@ -49,7 +49,8 @@ class MoveTaskOperations:
         return doc
 
     def _allow(self, ctx: RequestContext, action: str, doc: dict[str, Any]) -> None:
-        ctx.authorize(action, doc["arn"], with_resource_policy({}, doc["attributes"].get("Policy") or None,
+        tags = {f"aws:ResourceTag/{k}": v for k, v in (doc.get("tags") or {}).items()}
+        ctx.authorize(action, doc["arn"], with_resource_policy(tags, doc["attributes"].get("Policy") or None,
                                                               account=doc["account"]))
 
     def start_message_move_task(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:

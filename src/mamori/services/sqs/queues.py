@@ -190,6 +190,11 @@ class QueueOperations:
                     raise error("QueueNameExists", "A queue already exists with the same name and a different value "
                                 "for attribute " + key, status=400)
             return {"QueueUrl": self.url(existing)}
+        deleted = self.qstore.deleted_at(arn)
+        if deleted is not None and 0 <= ctx.time() - deleted < 60:
+            # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_DeleteQueue.html
+            raise error("QueueDeletedRecently", "You must wait 60 seconds after deleting a queue before you can "
+                        "create another with the same name.", status=400)
         now = int(ctx.time())
         doc = {"arn": arn, "name": name, "account": ctx.account_id, "region": ctx.region, "fifo": fifo,
                "attributes": dict(DEFAULTS), "tags": tags, "created": now, "modified": now}
@@ -213,7 +218,7 @@ class QueueOperations:
     def delete_queue(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         doc = self.queue(ctx, request.get("QueueUrl"))
         self.authorize(ctx, "sqs:DeleteQueue", doc)
-        self.qstore.drop_queue(doc["arn"])
+        self.qstore.drop_queue(doc["arn"], ctx.time())
         ctx.store.delete(doc["arn"])
         self.waiters.notify(doc["arn"])
         return {}
