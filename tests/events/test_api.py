@@ -67,10 +67,18 @@ def test_default_bus_always_exists_and_cannot_be_deleted_or_created(events):
 
 
 def test_partner_style_bus_names_are_refused(events):
-    # Without a partner event source of that name offered to the account, AWS answers
-    # that the source does not exist (test_partners.py creates one).
+    # A name starting with "aws." needs EventSourceName, and then a partner event source
+    # of that name offered to the account (test_partners.py creates one).
     with pytest.raises(ClientError) as info:
         events.create_event_bus(Name="aws.partner/example.com/123/orders")
+    assert code_of(info) == "ValidationException"
+    assert info.value.response["Error"]["Message"] == "EventBus name starting with 'aws.' is not valid."
+    with pytest.raises(ClientError) as info:
+        events.create_event_bus(Name="aws.orders")
+    assert code_of(info) == "ValidationException"
+    with pytest.raises(ClientError) as info:
+        events.create_event_bus(Name="aws.partner/example.com/123/orders",
+                                EventSourceName="aws.partner/example.com/123/orders")
     assert code_of(info) == "ResourceNotFoundException"
     assert "aws.partner/example.com/123/orders" in info.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as info:

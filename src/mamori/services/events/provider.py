@@ -158,14 +158,18 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, PartnersMi
         if name == DEFAULT or ctx.store.get(arn) is not None:
             raise error("ResourceAlreadyExistsException", f"Event bus {name} already exists.")
         source = request.get("EventSourceName")
-        partner = bool(source) or name.startswith("aws.partner/")
+        partner = bool(source)
         if partner:
             # A partner bus matches an event source offered to this account, and its
             # name is the source's name (API_CreateEventBus.html).
-            if source and source != name:
+            if source != name:
                 raise validation("Event bus name must match the name of the event source.")
             if matching_source(ctx, name) is None:
                 raise not_found(f"Event source {name} does not exist.")
+        elif name.startswith("aws."):
+            # AWS's answer to a partner-style name without EventSourceName (seen in
+            # hashicorp/terraform-provider-aws#35065).
+            raise validation("EventBus name starting with 'aws.' is not valid.")
         elif "/" in name:
             raise validation("Event bus name must not contain '/'.")
         custom = [b for b in ctx.store.list(BUS, account_id=ctx.account_id, region=ctx.region) if b["Name"] != DEFAULT]
