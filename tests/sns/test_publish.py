@@ -240,3 +240,38 @@ def test_cloudwatch_metrics_of_a_topic(mamori, sns, sqs, mamori_clock):
     assert total("NumberOfNotificationsFilteredOut") == 1
     assert total("PublishSize") == len("12345") + len("kind") + len("String") + len("alert") + len("filtered") + \
         len("kind") + len("String") + len("info")
+
+
+def test_queue_of_another_account_confirms_from_the_queue(mamori, sns):
+    """The topic's owner subscribes another account's queue: the confirmation goes into
+    the queue, and the queue's owner confirms with the token (signed, cross-account)."""
+    from sns_helpers import verify
+
+    from mamori.gateway.context import Principal
+
+    runtime = mamori._server.config.app.runtime
+    other = Principal.root("222233334444")
+
+    def as_other(service, operation, params):
+        return runtime.invoke(service, operation, params, principal=other, region=mamori.region)
+
+    topic = sns.create_topic(Name=f"xacct-{uuid.uuid4().hex[:6]}")["TopicArn"]
+    url = as_other("sqs", "CreateQueue", {"QueueName": "xacct-queue"})["QueueUrl"]
+    queue = f"arn:aws:sqs:{mamori.region}:222233334444:xacct-queue"
+    as_other("sqs", "SetQueueAttributes", {"QueueUrl": url, "Attributes": {"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+                                                "Action": "sqs:SendMessage", "Resource": queue,
+                                                "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]})}})
+    assert sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue)["SubscriptionArn"] == "pending confirmation"
+    [message] = as_other("sqs", "ReceiveMessage", {"QueueUrl": url})["Messages"]
+    confirmation = json.loads(message["Body"])
+    assert confirmation["Type"] == "SubscriptionConfirmation" and confirmation["TopicArn"] == topic
+    verify(confirmation)
+    as_other("sqs", "DeleteMessage", {"QueueUrl": url, "ReceiptHandle": message["ReceiptHandle"]})
+    sns.publish(TopicArn=topic, Message="before confirmation")
+    assert not as_other("sqs", "ReceiveMessage", {"QueueUrl": url}).get("Messages")
+    arn = as_other("sns", "ConfirmSubscription", {"TopicArn": topic, "Token": confirmation["Token"]})["SubscriptionArn"]
+    assert arn.startswith(topic + ":")
+    sns.publish(TopicArn=topic, Message="after confirmation")
+    [note] = as_other("sqs", "ReceiveMessage", {"QueueUrl": url})["Messages"]
+    assert json.loads(note["Body"])["Message"] == "after confirmation"

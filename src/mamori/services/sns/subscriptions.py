@@ -26,7 +26,7 @@ import uuid
 from typing import Any
 
 from mamori.errors import AccessDenied, error
-from mamori.gateway.context import RequestContext
+from mamori.gateway.context import RequestContext, with_resource_policy
 from mamori.services.sns import delivery_policy, filters, mail
 from mamori.services.sns.delivery import timestamp
 
@@ -165,6 +165,12 @@ class SubscriptionsMixin:
                 return {"SubscriptionArn": shown}
         sub_arn = f"{topic['arn']}:{uuid.uuid4()}"
         pending = protocol in PENDING
+        if protocol in ("sqs", "lambda"):
+            # a queue (or function) of another account than the topic's must confirm,
+            # unless its own account subscribes it
+            # (https://docs.aws.amazon.com/sns/latest/dg/sns-send-message-to-sqs-cross-account.html)
+            owner = endpoint.split(":")[4]
+            pending = owner != topic["account"] and owner != ctx.account_id
         token = secrets.token_hex(64)
         sub = {"SubscriptionArn": sub_arn, "TopicArn": topic["arn"], "Protocol": protocol, "Endpoint": endpoint,
                "Owner": ctx.account_id, "pending": pending, "Attributes": attrs,
@@ -186,10 +192,15 @@ class SubscriptionsMixin:
             text = (f"You have chosen to deactivate subscription {sub['SubscriptionArn']}.\n"
                     "To cancel this operation and restore the subscription, visit the SubscribeURL included "
                     "in this message.")
+        message = {"Type": kind, "MessageId": str(uuid.uuid4()), "Token": token, "TopicArn": topic["arn"],
+                   "Message": text, "SubscribeURL": url, "Timestamp": timestamp(ctx.now())}
         if sub["Protocol"] in ("http", "https"):
-            message = {"Type": kind, "MessageId": str(uuid.uuid4()), "Token": token, "TopicArn": topic["arn"],
-                       "Message": text, "SubscribeURL": url, "Timestamp": timestamp(ctx.now())}
             self.http.enqueue(topic=topic, sub=sub, message=message)
+        elif sub["Protocol"] == "sqs":
+            # the queue's owner reads the confirmation from the queue
+            signed = self._signer(topic["account"], topic["region"]).sign(
+                message, topic["Attributes"].get("SignatureVersion") or "1")
+            self._to_queue(topic, sub, json.dumps(signed), {}, {}, message["MessageId"])
         elif kind == "SubscriptionConfirmation":
             name = topic["Attributes"].get("DisplayName") or "AWS Notifications"
             mail.deliver(ctx.store, topic["account"], topic["region"], str(uuid.uuid4()), {
@@ -209,7 +220,16 @@ class SubscriptionsMixin:
             ctx.no_authorization_required("sns:ConfirmSubscription",
                                           "the confirmation token sent to the endpoint authenticates the call")
         else:
-            ctx.authorize("sns:ConfirmSubscription", topic_arn or "*", {})
+            # the token is the authorization: any caller holding it may confirm, the
+            # endpoint owner of another account included, if its own policies allow
+            token_policy = {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": "*", "Action": "sns:ConfirmSubscription", "Resource": topic_arn}]}
+            owner = topic_arn.split(":")[4] if topic_arn.count(":") >= 5 else None
+            try:
+                ctx.authorize("sns:ConfirmSubscription", topic_arn or "*",
+                              with_resource_policy({}, token_policy, account=owner) if owner else {})
+            except AccessDenied as exc:
+                raise error("AuthorizationError", exc.message, status=403) from None
         topic = ctx.store.get(topic_arn) if topic_arn else None
         if topic is None or topic.get("kind") != "topic":
             raise _not_found("Topic does not exist")
