@@ -12,11 +12,13 @@ from typing import Any
 
 class Endpoint:
     """Requests received (method, path, headers, body); `statuses` is a queue of status
-    codes to answer with (200 when empty)."""
+    codes to answer with (200 when empty). Under /token it is an OAuth token endpoint:
+    the n-th token is "tok-n", with `expires_in` = `token_lifetime` when set."""
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.statuses: list[int] = []
+        self.token_lifetime: int | None = None
         self.lock = threading.Lock()
         endpoint = self
 
@@ -33,7 +35,12 @@ class Endpoint:
                                               "body": body.decode()})
                     status = endpoint.statuses.pop(0) if endpoint.statuses else 200
                 if self.path.startswith("/token"):
-                    out = json.dumps({"access_token": "tok-123", "token_type": "bearer"}).encode()
+                    with endpoint.lock:
+                        issued = sum(1 for r in endpoint.requests if r["path"].startswith("/token"))
+                    token = {"access_token": f"tok-{issued}", "token_type": "bearer"}
+                    if endpoint.token_lifetime is not None:
+                        token["expires_in"] = endpoint.token_lifetime
+                    out = json.dumps(token).encode()
                 else:
                     out = b"{}"
                 self.send_response(status)

@@ -124,7 +124,36 @@ def test_api_key_and_oauth_connections(events, endpoint):
     token_call = endpoint.wait("/token", 1)[0]
     assert token_call["headers"]["authorization"] == "Basic " + base64.b64encode(b"cid:csecret").decode()
     assert "grant_type=client_credentials" in token_call["body"]
-    assert endpoint.wait("/oauth", 1)[0]["headers"]["authorization"] == "Bearer tok-123"
+    assert endpoint.wait("/oauth", 1)[0]["headers"]["authorization"] == "Bearer tok-1"
+
+
+def test_oauth_token_reused_until_it_expires_or_is_refused(events, endpoint, mamori_clock):
+    """The token is kept while valid, fetched again within 60 s of its expiry, and after
+    a 401 the retry gets a fresh one (eb-target-connection-auth.html)."""
+    mamori_clock.freeze()
+    endpoint.token_lifetime = 300
+    conn = events.create_connection(Name=unique("conn"), AuthorizationType="OAUTH_CLIENT_CREDENTIALS", AuthParameters={
+        "OAuthParameters": {"ClientParameters": {"ClientID": "cid", "ClientSecret": "csecret"},
+                            "AuthorizationEndpoint": endpoint.url + "/token", "HttpMethod": "POST"}})["ConnectionArn"]
+    _, dest = destination(events, conn, endpoint.url + "/api")
+    source = unique("app")
+    rule_to(events, {"Arn": dest}, {"source": [source]})
+    put(events, source, {"n": 1})
+    endpoint.wait("/api", 1)
+    put(events, source, {"n": 2})
+    calls = endpoint.wait("/api", 2)
+    assert [c["headers"]["authorization"] for c in calls] == ["Bearer tok-1", "Bearer tok-1"]
+    assert len(endpoint.calls("/token")) == 1
+    mamori_clock.advance(250)  # 50 s left: refreshed before use
+    put(events, source, {"n": 3})
+    assert endpoint.wait("/api", 3)[-1]["headers"]["authorization"] == "Bearer tok-2"
+    endpoint.statuses = [401]
+    put(events, source, {"n": 4})
+    endpoint.wait("/api", 4)
+    mamori_clock.advance(1)  # the retry
+    calls = endpoint.wait("/api", 5)
+    assert [c["headers"]["authorization"] for c in calls[3:]] == ["Bearer tok-2", "Bearer tok-3"]
+    assert json.loads(calls[4]["body"])["detail"] == {"n": 4}
 
 
 def test_retriable_failure_retried_on_the_clock(events, endpoint, mamori_clock):

@@ -11,6 +11,11 @@ destination's method to its endpoint (`*` replaced by HttpParameters.PathParamet
 headers and query parameters from the connection and the target, and the connection's
 auth. 401, 407, 409, 429 and 5xx answers are retried, other failures are final.
 https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-api-destinations.html
+
+OAuth: the access token is kept (in memory, per connection version) and reused until it
+is within 60 seconds of its `expires_in`, or until the endpoint answers 401 or 407; the
+retry then fetches a new one, as AWS does
+(https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-target-connection-auth.html).
 """
 
 from __future__ import annotations
@@ -282,7 +287,37 @@ def _params(holder: dict[str, Any] | None, group: str) -> list[tuple[str, str]]:
     return [(p["Key"], str(p.get("Value", ""))) for p in (holder or {}).get(group) or []]
 
 
-def _oauth_token(auth: dict[str, Any]) -> str:
+class TokenCache:
+    """OAuth access tokens by connection (ARN and LastModifiedTime, so an update drops
+    them), with their expiry on the mamori clock. Lost on restart: then fetched again."""
+
+    REFRESH_BEFORE = 60.0
+
+    def __init__(self) -> None:
+        import threading
+
+        self._tokens: dict[tuple[str, Any], tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, Any], now: float) -> str | None:
+        with self._lock:
+            found = self._tokens.get(key)
+        if found is None or found[1] - now <= self.REFRESH_BEFORE:
+            return None
+        return found[0]
+
+    def put(self, key: tuple[str, Any], token: str, expires: float) -> None:
+        with self._lock:
+            self._tokens[key] = (token, expires)
+
+    def drop(self, key: tuple[str, Any]) -> None:
+        with self._lock:
+            self._tokens.pop(key, None)
+
+
+def _oauth_token(auth: dict[str, Any]) -> tuple[str, float]:
+    """A new access token from the authorization endpoint and its lifetime in seconds
+    (`expires_in`; an hour when the answer has none)."""
     import requests
 
     oauth = auth.get("OAuthParameters") or {}
@@ -302,12 +337,19 @@ def _oauth_token(auth: dict[str, Any]) -> str:
         raise Failure("NO_PERMISSIONS", f"OAuth token endpoint answered {resp.status_code}.",
                       resp.status_code >= 500 or resp.status_code == 429)
     try:
-        return str(resp.json()["access_token"])
+        answer = resp.json()
+        token = str(answer["access_token"])
     except (ValueError, KeyError, TypeError):
         raise Failure("NO_PERMISSIONS", "OAuth token endpoint answered without an access_token.", False) from None
+    try:
+        lifetime = float(answer.get("expires_in", 3600))
+    except (TypeError, ValueError):
+        lifetime = 3600.0
+    return token, lifetime
 
 
-def invoke_api_destination(runtime: Runtime, target: dict[str, Any], payload: dict[str, Any], rule_arn: str) -> None:
+def invoke_api_destination(runtime: Runtime, target: dict[str, Any], payload: dict[str, Any], rule_arn: str,
+                           tokens: TokenCache | None = None) -> None:
     import requests
 
     destination = runtime.store.get(target["Arn"])
@@ -339,7 +381,13 @@ def invoke_api_destination(runtime: Runtime, target: dict[str, Any], payload: di
         key = auth.get("ApiKeyAuthParameters") or {}
         headers[key.get("ApiKeyName", "x-api-key")] = key.get("ApiKeyValue", "")
     else:
-        headers["Authorization"] = f"Bearer {_oauth_token(auth)}"
+        token_key = (connection["ConnectionArn"], connection.get("LastModifiedTime"))
+        token = tokens.get(token_key, runtime.clock.time()) if tokens is not None else None
+        if token is None:
+            token, lifetime = _oauth_token(auth)
+            if tokens is not None:
+                tokens.put(token_key, token, runtime.clock.time() + lifetime)
+        headers["Authorization"] = f"Bearer {token}"
     method = destination["HttpMethod"]
     body = payload["body"].encode("utf-8") if method not in ("GET", "HEAD") else None
     try:
@@ -348,6 +396,8 @@ def invoke_api_destination(runtime: Runtime, target: dict[str, Any], payload: di
         raise Failure("TIMEOUT", f"The call to {url} timed out.", True) from None
     except requests.RequestException as exc:
         raise Failure("CONNECTION_FAILURE", f"The call to {url} failed: {type(exc).__name__}", True) from None
+    if resp.status_code in (401, 407) and kind == "OAUTH_CLIENT_CREDENTIALS" and tokens is not None:
+        tokens.drop(token_key)  # the retry fetches a new token
     if resp.status_code >= 300:
         retriable = resp.status_code in RETRIABLE_STATUS or resp.status_code >= 500
         code = "THROTTLING" if resp.status_code == 429 else "ERROR_FROM_TARGET"

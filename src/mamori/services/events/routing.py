@@ -49,9 +49,10 @@ def quiet_management_event(event: dict[str, Any]) -> bool:
 class Router:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.tokens = connections.TokenCache()  # OAuth access tokens of connections
         self.deliverer = Deliverer(runtime, self.route_to_bus_target,
                                    lambda target, payload, rule_arn: connections.invoke_api_destination(
-                                       runtime, target, payload, rule_arn))
+                                       runtime, target, payload, rule_arn, self.tokens))
         self._patterns: dict[str, Pattern | None] = {}
         self._jobs: dict[str, Any] = {}
         # Rules and archives per (account, region), read once and dropped on every write
