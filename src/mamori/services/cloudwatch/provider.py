@@ -8,6 +8,9 @@ all three and the provider never knows which one a call used.
                      metric_series (store: store/metrics.py, statistics.py)
     metric_data.py   GetMetricData and evaluate_metric_data (math/: parser, evaluator, SEARCH)
     dashboards.py    PutDashboard, GetDashboard, ListDashboards, DeleteDashboards
+    streams.py       metric streams and the OTel enrichment switch (stored, nothing delivered)
+    insights.py      Contributor Insights rules and managed rules (stored, not run);
+                     GetInsightRuleReport and GetMetricWidgetImage refused by name
     tags.py          TagResource, UntagResource, ListTagsForResource
     alarms/          alarms, composite alarms, anomaly detectors, evaluation, actions
 
@@ -26,8 +29,10 @@ from __future__ import annotations
 
 from mamori.services.base import Provider
 from mamori.services.cloudwatch.dashboards import DashboardOperations
+from mamori.services.cloudwatch.insights import InsightRuleOperations
 from mamori.services.cloudwatch.metric_data import MetricDataOperations
 from mamori.services.cloudwatch.metrics import MetricOperations
+from mamori.services.cloudwatch.streams import MetricStreamOperations
 from mamori.services.cloudwatch.tags import TagOperations
 
 try:
@@ -38,7 +43,8 @@ except ImportError:  # the alarms are built alongside; the metrics work without 
         pass
 
 
-class CloudWatchProvider(AlarmOperations, MetricOperations, MetricDataOperations, DashboardOperations, TagOperations, Provider):
+class CloudWatchProvider(AlarmOperations, MetricOperations, MetricDataOperations, DashboardOperations,
+                         MetricStreamOperations, InsightRuleOperations, TagOperations, Provider):
     service = "cloudwatch"
 
     def setup(self) -> None:
