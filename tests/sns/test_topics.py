@@ -28,6 +28,11 @@ def test_topic_lifecycle_and_default_policy(sns):
     sns.tag_resource(ResourceArn=arn, Tags=[{"Key": "env", "Value": "dev"}])
     sns.untag_resource(ResourceArn=arn, TagKeys=["team"])
     assert sns.list_tags_for_resource(ResourceArn=arn)["Tags"] == [{"Key": "env", "Value": "dev"}]
+    with pytest.raises(ClientError) as err:
+        sns.tag_resource(ResourceArn=arn, Tags=[{"Key": "aws:reserved", "Value": "x"}])
+    assert err.value.response["Error"]["Code"] == "InvalidParameter"
+    with pytest.raises(ClientError):
+        sns.tag_resource(ResourceArn=arn, Tags=[{"Key": "k" * 129, "Value": "x"}])  # the model's length limit
     sns.delete_topic(TopicArn=arn)
     with pytest.raises(ClientError) as err:
         sns.get_topic_attributes(TopicArn=arn)

@@ -65,6 +65,20 @@ def default_policy(arn: str, account: str) -> dict[str, Any]:
         "Condition": {"StringEquals": {"AWS:SourceOwner": account}}}]}
 
 
+def check_tags(tags: list[dict[str, str]]) -> dict[str, str]:
+    """Tag keys of 1-128 and values of 0-256 characters; the aws: prefix is AWS's.
+    https://docs.aws.amazon.com/sns/latest/dg/sns-tags-configuring.html"""
+    out = {}
+    for tag in tags:
+        key, value = tag.get("Key") or "", tag.get("Value") or ""
+        if not 1 <= len(key) <= 128 or len(value) > 256:
+            raise invalid("Invalid parameter: Tags Reason: tag keys are 1 to 128 and values 0 to 256 characters")
+        if key.lower().startswith("aws:"):
+            raise invalid("Invalid parameter: Tags Reason: Keys can't start with 'aws:'")
+        out[key] = value
+    return out
+
+
 def tag_keys(tags: dict[str, str]) -> dict[str, Any]:
     return {"aws:RequestTag": tags, "aws:TagKeys": list(tags)} if tags else {}
 
@@ -177,7 +191,8 @@ class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, SmsMixin, Pla
         if not _NAME.match(base) or (name.endswith(".fifo") and not fifo) or (fifo and not name.endswith(".fifo")):
             raise invalid("Invalid parameter: Topic Name")
         arn = f"arn:aws:sns:{ctx.region}:{ctx.account_id}:{name}"
-        ctx.authorize("sns:CreateTopic", arn, tag_keys({t["Key"]: t["Value"] for t in request.get("Tags") or []}))
+        tags = check_tags(request.get("Tags") or [])
+        ctx.authorize("sns:CreateTopic", arn, tag_keys(tags))
         for key, value in attrs.items():
             if key != "FifoTopic":
                 self._check_topic_attribute(key, value, fifo)
@@ -196,7 +211,7 @@ class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, SmsMixin, Pla
             attributes["FifoTopic"] = "true"
             attributes.setdefault("ContentBasedDeduplication", "false")
         doc = {"kind": "topic", "arn": arn, "account": ctx.account_id, "region": ctx.region,
-               "Attributes": attributes, "Tags": {t["Key"]: t["Value"] for t in request.get("Tags") or []}}
+               "Attributes": attributes, "Tags": tags}
         if request.get("DataProtectionPolicy"):
             doc["DataProtectionPolicy"] = self._check_data_protection(request["DataProtectionPolicy"])
         self._save_topic(ctx, doc)
@@ -327,6 +342,7 @@ class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, SmsMixin, Pla
         doc = self._topic(ctx, request.get("ResourceArn"))
         tags = {t["Key"]: t["Value"] for t in request.get("Tags") or []}
         ctx.authorize("sns:TagResource", doc["arn"], tag_keys(tags))
+        check_tags(request.get("Tags") or [])
         doc["Tags"].update(tags)
         if len(doc["Tags"]) > 50:
             raise error("TagLimitExceeded", "Could not complete request: tag quota of per resource exceeded", status=400)
