@@ -99,13 +99,19 @@ def test_fifo_groups_in_order_one_consumer_at_a_time(mamori, mamori_clock):
     for group, body in (("A", "a1"), ("B", "b1"), ("A", "a2"), ("B", "b2"), ("A", "a3")):
         sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group)
     first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, AttributeNames=["All"])["Messages"]
-    assert [m["Body"] for m in first] == ["a1", "b1"]
+    # as many messages of one group as possible, oldest group first, in order
+    assert [m["Body"] for m in first] == ["a1", "a2"]
     assert first[0]["Attributes"]["MessageGroupId"] == "A" and "SequenceNumber" in first[0]["Attributes"]
-    assert _bodies(sqs, url) == []  # both groups have a message in flight
+    assert first[0]["Attributes"]["SequenceNumber"] < first[1]["Attributes"]["SequenceNumber"]
+    b = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in b] == ["b1", "b2"]  # group A is in flight: a3 waits
+    assert _bodies(sqs, url) == []
     sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])
-    assert _bodies(sqs, url) == ["a2", "a3"]  # group A only, in order
-    mamori_clock.advance(31)  # b1 and a2, a3 become visible again
-    assert _bodies(sqs, url) == ["b1", "a2", "b2", "a3"]
+    assert _bodies(sqs, url) == []  # a2 still in flight
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first[1]["ReceiptHandle"])
+    assert _bodies(sqs, url, VisibilityTimeout=600) == ["a3"]
+    mamori_clock.advance(31)  # b1 and b2 become visible again
+    assert _bodies(sqs, url) == ["b1", "b2"]
 
 
 def test_standard_queue_takes_message_groups_not_dedup_ids(mamori):

@@ -32,6 +32,7 @@ from mamori.services.sqs.digest import md5_attributes, md5_body
 from mamori.store.queues import StoredMessage
 
 DEDUP_WINDOW = 300  # FIFO deduplication interval, seconds
+FIFO_SCAN = 1000  # receivable messages a FIFO receive looks at to group its answer
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _SYSTEM_NAMES = ("SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp",
                  "SequenceNumber", "MessageDeduplicationId", "MessageGroupId", "AWSTraceHeader",
@@ -329,12 +330,20 @@ class MessageOperations:
         """Receivable messages in the order a receive takes them."""
         arn = doc["arn"]
         if doc["fifo"]:
-            # FIFO: a group with a message in flight is skipped; within a group, in order
+            # FIFO: a group with a message in flight is skipped; within a group, in order;
+            # "Amazon SQS first attempts to return as many messages with the same message
+            # group ID as possible" (groups taken by their oldest message), looking at up to
+            # FIFO_SCAN receivable messages.
+            # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/using-messagegroupid-property.html
             blocked = self.qstore.blocked_groups(arn, now)
-            for msg in self.qstore.in_order(arn, now):
-                if msg.grp in blocked:
-                    continue
-                yield msg
+            groups: dict[str, list[StoredMessage]] = {}
+            for scanned, msg in enumerate(self.qstore.in_order(arn, now)):
+                if scanned >= FIFO_SCAN:
+                    break
+                if msg.grp not in blocked:
+                    groups.setdefault(msg.grp, []).append(msg)
+            for messages in groups.values():
+                yield from messages
             return
         seen: set[str] = set()
         while True:  # more rows only when some went to the dead-letter queue
