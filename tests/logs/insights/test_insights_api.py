@@ -68,6 +68,19 @@ def test_statistics_when_every_event_reaches_stats(loaded, query):
     assert out["statistics"]["bytesScanned"] == sum(len(e.message) for e in E)
 
 
+def test_statistics_of_filter_then_stats(loaded):
+    E = loaded["events"]
+    _, out = run_query(loaded["logs"], [loaded["group"]], "filter level = 'ERROR' | stats count(*) by service",
+                       loaded["start"], loaded["end"])
+    assert out["statistics"] == {"recordsMatched": len([e for e in E if e.get("level") == "ERROR"]),
+                                 "recordsScanned": len(E), "bytesScanned": sum(len(e.message) for e in E)}
+    _, out = run_query(loaded["logs"], [loaded["group"]], "filter level = 'NOPE' | stats count(*) by service",
+                       loaded["start"], loaded["end"])
+    assert out["results"] == []
+    assert out["statistics"] == {"recordsMatched": 0, "recordsScanned": len(E),
+                                 "bytesScanned": sum(len(e.message) for e in E)}
+
+
 def test_statistics_of_filter_without_stats(loaded):
     E = loaded["events"]
     _, out = run_query(loaded["logs"], [loaded["group"]], "filter @logStream = 'vpc' | limit 3", loaded["start"],
