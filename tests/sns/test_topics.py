@@ -258,3 +258,18 @@ def test_filter_policy_constraints(sns):
         sns.set_subscription_attributes(SubscriptionArn=body_sub, AttributeName="FilterPolicyScope",
                                         AttributeValue="MessageAttributes")
     assert err.value.response["Error"]["Code"] == "InvalidParameter"
+
+
+def test_lists_page_by_100(sns):
+    topic = sns.create_topic(Name="paged")["TopicArn"]
+    for i in range(101):
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=f"arn:aws:sqs:us-east-1:000000000000:paged-{i}")
+    first = sns.list_subscriptions_by_topic(TopicArn=topic)
+    assert len(first["Subscriptions"]) == 100 and first["NextToken"]
+    rest = sns.list_subscriptions_by_topic(TopicArn=topic, NextToken=first["NextToken"])
+    assert len(rest["Subscriptions"]) == 1 and "NextToken" not in rest
+    pages = list(sns.get_paginator("list_topics").paginate())
+    assert topic in [t["TopicArn"] for p in pages for t in p["Topics"]]
+    sns.delete_topic(TopicArn=topic)
+    left = [s for p in sns.get_paginator("list_subscriptions").paginate() for s in p["Subscriptions"]]
+    assert not [s for s in left if s["TopicArn"] == topic]
