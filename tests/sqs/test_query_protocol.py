@@ -120,3 +120,17 @@ def test_boto3_with_the_query_protocol_model(mamori, tmp_path):
     assert url in sqs.list_queues(QueueNamePrefix="oldsdk-")["QueueUrls"]
     with pytest.raises(sqs.exceptions.QueueDoesNotExist):
         sqs.get_queue_url(QueueName="nope-" + uuid.uuid4().hex[:8])
+
+
+def test_query_request_posted_to_the_queue_url_without_queue_url_parameter(mamori):
+    """Some SDKs (AWS SDK for Java 1.x) post to the queue's URL and leave QueueUrl out."""
+    name = f"pathq-{uuid.uuid4().hex[:8]}"
+    url = _xml(_query(mamori, {"Action": "CreateQueue", "QueueName": name})).findtext(
+        "q:CreateQueueResult/q:QueueUrl", namespaces=NS)
+    path = "/" + url.split("/", 3)[3]
+    sent = _query(mamori, {"Action": "SendMessage", "MessageBody": "by path"}, path=path)
+    assert sent.status_code == 200, sent.text
+    got = _query(mamori, {"Action": "ReceiveMessage"}, path=path)
+    assert _xml(got).findtext("q:ReceiveMessageResult/q:Message/q:Body", namespaces=NS) == "by path"
+    missing = _query(mamori, {"Action": "SendMessage", "MessageBody": "x"}, path=f"/{mamori.account_id}/nope-{name}")
+    assert _xml(missing).findtext("q:Error/q:Code", namespaces=NS) == "AWS.SimpleQueueService.NonExistentQueue"

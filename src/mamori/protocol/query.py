@@ -171,6 +171,16 @@ def xml_response(status: int, body: str) -> HttpResponse:
     return HttpResponse(status, [("Content-Type", "text/xml")], payload.encode("utf-8"))
 
 
+def _url_members(shape: Shape, params: dict[str, Any], request: HttpRequest) -> None:
+    """A member the model binds to the request URL (`location: uri` in a query model, as
+    SQS's queue URL: SDKs post `Action=SendMessage` to the queue's URL and may leave the
+    `QueueUrl` parameter out) takes the URL the request was sent to when the form lacks it."""
+    for name, member in shape.members.items():
+        if name not in params and member.serialization.get("location") == "uri":
+            host = request.headers.get("host", "localhost")
+            params[name] = f"{request.scheme}://{host}{request.raw_path}"
+
+
 class QueryCodec(ProtocolCodec):
     name = "query"
     reader = FormReader
@@ -181,6 +191,8 @@ class QueryCodec(ProtocolCodec):
     def parse_request(self, operation: OperationModel, request: HttpRequest) -> dict[str, Any]:
         reader = self.reader(request.form)
         params = read_form(reader, operation.input_shape)
+        if operation.input_shape is not None and request.raw_path not in ("", "/"):
+            _url_members(operation.input_shape, params, request)
         validate(operation.input_shape, params, code=reader.validation_code)
         return params
 
