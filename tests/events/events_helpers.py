@@ -19,6 +19,7 @@ class Endpoint:
         self.requests: list[dict[str, Any]] = []
         self.statuses: list[int] = []
         self.token_lifetime: int | None = None
+        self.delays: list[float] = []  # seconds to wait before answering, one per request
         self.lock = threading.Lock()
         endpoint = self
 
@@ -34,6 +35,11 @@ class Endpoint:
                                               "headers": {k.lower(): v for k, v in self.headers.items()},
                                               "body": body.decode()})
                     status = endpoint.statuses.pop(0) if endpoint.statuses else 200
+                    delay = endpoint.delays.pop(0) if endpoint.delays else 0.0
+                if delay:
+                    import time
+
+                    time.sleep(delay)
                 if self.path.startswith("/token"):
                     with endpoint.lock:
                         issued = sum(1 for r in endpoint.requests if r["path"].startswith("/token"))

@@ -142,3 +142,32 @@ def test_event_age_limit_ends_retries(mamori, mamori_clock, endpoint, make_queue
     assert attrs["EXHAUSTED_RETRY_CONDITION"] == "MaximumEventAgeInSeconds"
     assert attrs["RETRY_ATTEMPTS"] == str(calls - 1)
     assert 6 <= calls <= 8, calls
+
+
+def test_http_call_in_flight_at_a_crash_is_made_again(tmp_path):
+    """PutEvents answered, the HTTP call still waiting for the endpoint when the server
+    is killed: the stored attempt runs again at start (at-least-once, as AWS promises
+    for an accepted event)."""
+    endpoint = Endpoint()
+    endpoint.delays = [30.0]  # the first call hangs past the kill
+    server = ServerProcess.start(tmp_path)
+    try:
+        server.admin("POST", "clock", {"action": "freeze"})
+        events, sqs = server.client("events"), server.client("sqs")
+        _, dlq_arn = _queue_for_events(sqs, "dlq")
+        source, _, _ = _failing_destination(events, endpoint.url + "/slow", {}, dlq_arn)
+        event_id = events.put_events(Entries=[{"Source": source, "DetailType": "T", "Detail": '{"n": 1}'}])[
+            "Entries"][0]["EventId"]
+        _wait_for(lambda: endpoint.calls("/slow"), "the first call to start")
+        [doc] = _pending(server)
+        assert doc["attempt"] == 0 and doc["event"]["id"] == event_id
+    finally:
+        server.kill()
+    server = ServerProcess.start(tmp_path)
+    try:
+        calls = endpoint.wait("/slow", 2)
+        assert len(calls) == 2 and json.loads(calls[1]["body"])["id"] == event_id
+        _wait_for(lambda: _pending(server) == [], "the delivered attempt to be forgotten")
+    finally:
+        server.stop()
+        endpoint.close()

@@ -9,10 +9,11 @@ destinations are HTTP calls with the connection's auth.
 Failures: missing permission or missing resource are final (no retry) and go straight
 to the DLQ; throttling, timeouts and 5xx/429 answers are retried with exponential
 backoff and jitter on the mamori clock until `MaximumRetryAttempts` (default 185) or
-`MaximumEventAgeInSeconds` (default 86,400) runs out. A pending retry is a document in
+`MaximumEventAgeInSeconds` (default 86,400) runs out. A pending attempt is a document in
 the resource store (kind `events:pending-retry`: rule, target, event, attempt, due
-time), written before it is armed and deleted once the event is delivered or given up,
-so a restart (even `kill -9`) re-arms it in `setup()` (`rearm_retries`). A DLQ message is the event, with
+time), written before a retry is armed or an HTTP call is handed to a worker, and
+deleted once the event is delivered or given up, so a restart (even `kill -9`) re-arms
+it in `setup()` (`rearm_retries`). A DLQ message is the event, with
 the attributes RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE, RETRY_ATTEMPTS and
 (after retries ran out) EXHAUSTED_RETRY_CONDITION.
 https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
@@ -155,7 +156,10 @@ class Deliverer:
         first_try = at if first_try is None else first_try
         if ":api-destination/" in target.get("Arn", "") and not _on_worker():
             # An HTTP endpoint may be slow: never make the caller (a PutEvents request,
-            # the scheduler) wait for it, as AWS doesn't.
+            # the scheduler) wait for it, as AWS doesn't. The attempt is stored first, so
+            # an event PutEvents accepted survives a crash before the call is made.
+            if pending_id is None:
+                pending_id = self._store_pending(rule, target, event, hops, attempt, first_try, at)["id"]
             self._worker().submit(self.deliver, rule, target, event, hops, attempt, first_try, at, pending_id)
             return
         try:
@@ -205,6 +209,11 @@ class Deliverer:
                         hops: tuple[str, ...], attempt: int, first_try: float, due: float,
                         pending_id: str | None) -> None:
         """Store the retry (so it survives a restart), then arm it."""
+        self._arm(self._store_pending(rule, target, event, hops, attempt, first_try, due, pending_id))
+
+    def _store_pending(self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any],
+                       hops: tuple[str, ...], attempt: int, first_try: float, due: float,
+                       pending_id: str | None = None) -> dict[str, Any]:
         import uuid
 
         pending_id = pending_id or str(uuid.uuid4())
@@ -217,7 +226,7 @@ class Deliverer:
         }
         self.runtime.store.put(_pending_arn(rule["Arn"], pending_id), doc, kind=PENDING_RETRY,
                                account_id=parts[4], region=parts[3])
-        self._arm(doc)
+        return doc
 
     def _dead_letter(self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any], failure: Failure,
                      attempts: int, exhausted: str | None) -> None:
