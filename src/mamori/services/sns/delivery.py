@@ -162,11 +162,14 @@ class DeliveryMixin:
                                        sub["SubscriptionArn"], attributes)
                 elif protocol == "application":
                     ok = self._push_out(ctx, sub["Endpoint"], request, message_id, sub["SubscriptionArn"])
+                    self._feedback(topic, sub, message_id, text, ok, 200 if ok else None,
+                                   "delivered to the local outbox" if ok else "the endpoint is disabled or gone")
                 else:
                     reason = (f"mamori does not deliver to {protocol} subscriptions yet ({sub['Endpoint']}); "
                               "the delivery is recorded as failed")
                     self._outbox(ctx.store, topic["account"], topic["region"], sub["SubscriptionArn"], protocol,
                                  sub["Endpoint"], body, "failed", reason)
+                    self._feedback(topic, sub, message_id, text, False, None, reason)
                     self._redrive(topic, sub, json.dumps(body), {}, "NotImplemented", reason, request, message_id)
                     ok = False
             except Exception:  # noqa: BLE001 - one subscriber's failure never fails the publisher
@@ -183,16 +186,22 @@ class DeliveryMixin:
     def _to_queue(self, topic: dict[str, Any], sub: dict[str, Any], body: str, attributes: dict[str, Any],
                   request: dict[str, Any], message_id: str) -> bool:
         params = self._queue_params(sub["Endpoint"], body, attributes, request, message_id)
+        text = request.get("Message")
         try:
-            self.runtime.invoke("sqs", "SendMessage", params,
-                                principal=Principal.service(SNS_PRINCIPAL, topic["account"]),
-                                source_arn=topic["arn"], source_account=topic["account"])
+            out = self.runtime.invoke("sqs", "SendMessage", params,
+                                      principal=Principal.service(SNS_PRINCIPAL, topic["account"]),
+                                      source_arn=topic["arn"], source_account=topic["account"])
+            if text is not None:
+                self._feedback(topic, sub, message_id, text, True, 200,
+                               json.dumps({"sqsMessageId": out.get("MessageId")}))
             return True
         except AwsError as exc:
             # client-side error: not retried, redriven at once
             # (https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html)
             self._outbox(self.runtime.store, topic["account"], topic["region"], sub["SubscriptionArn"], "sqs",
                          sub["Endpoint"], body, "failed", f"{exc.code}: {exc.message}")
+            if text is not None:
+                self._feedback(topic, sub, message_id, text, False, exc.status, f"{exc.code}: {exc.message}")
             self._redrive(topic, sub, body, attributes, exc.code, exc.message, request, message_id)
             return False
 
@@ -231,6 +240,16 @@ class DeliveryMixin:
         except AwsError as exc:
             metrics.record(self.runtime, topic_arn, {"NumberOfNotificationsFailedToRedriveToDlq": 1})
             log.warning("could not redrive SNS message %s to %s: %s", message_id, target, exc.message)
+
+    def _http_outcome(self, doc: dict[str, Any], ok: bool, status: int | None, problem: str | None) -> None:
+        """Called by a worker when an HTTP/S Notification is delivered or given up."""
+        topic = self.runtime.store.get(doc["topic"])
+        if topic is None:
+            return
+        sub = {"Protocol": doc["url"].split(":", 1)[0].lower(), "Endpoint": doc["url"]}
+        message = doc["message"]
+        self._feedback(topic, sub, message["MessageId"], message.get("Message") or "", ok, status,
+                       problem or f"HTTP {status}", attempts=doc["attempt"] + 1, published=doc["first"])
 
     def _http_dead_letter(self, doc: dict[str, Any], code: str, problem: str, payload: str) -> None:
         """Called by a worker when an HTTP/S Notification is given up."""

@@ -48,10 +48,11 @@ class HttpDeliveries:
     """HTTP/S deliveries of one runtime. `signer(account, region)` gives the Signer;
     `dead_letter(doc, code, message)` sends a failed Notification to its DLQ."""
 
-    def __init__(self, runtime: "Runtime", signer: Any, dead_letter: Any) -> None:
+    def __init__(self, runtime: "Runtime", signer: Any, dead_letter: Any, outcome: Any = None) -> None:
         self.runtime = runtime
         self.signer = signer
         self.dead_letter = dead_letter
+        self.outcome = outcome  # (doc, ok, status, problem) for delivery status logging
         self._pool: Any = None
         self._lock = threading.Lock()
         self._scheduled: dict[str, Any] = {}  # delivery arn -> scheduler entry
@@ -151,6 +152,8 @@ class HttpDeliveries:
             store.delete(arn)
             if notification:
                 metrics.record(self.runtime, doc["topic"], {"NumberOfNotificationsDelivered": 1})
+                if self.outcome is not None:
+                    self.outcome(doc, True, status, None)
             return
         waits = delivery_policy.delays(doc["retry"])
         if doc["attempt"] < len(waits):
@@ -165,6 +168,8 @@ class HttpDeliveries:
                  doc["attempt"], problem)
         if notification:
             metrics.record(self.runtime, doc["topic"], {"NumberOfNotificationsFailed": 1})
+            if self.outcome is not None:
+                self.outcome(doc, False, status, problem)
             self.dead_letter(doc, str(status) if status else "EndpointUnreachable", problem, payload)
 
 

@@ -11,6 +11,7 @@
     signing.py        the signing key and certificate (SigningCertURL)
     sms.py, platform.py  SMS and mobile push (local outbox)
     metrics.py        CloudWatch metrics AWS/SNS
+    feedback.py       delivery status logging to CloudWatch Logs through the feedback roles
     filters.py, delivery_policy.py, mail.py
 
 Topic doc: kind "sns-topic", keyed by the topic ARN, {"Attributes", "Tags",
@@ -30,6 +31,7 @@ from mamori.gateway.context import RequestContext, with_resource_policy
 from mamori.services.base import Provider
 from mamori.services.sns import delivery_policy
 from mamori.services.sns.delivery import DeliveryMixin
+from mamori.services.sns.feedback import FeedbackMixin
 from mamori.services.sns.platform import PlatformMixin
 from mamori.services.sns.publishing import PublishMixin
 from mamori.services.sns.sms import SmsMixin
@@ -91,13 +93,13 @@ def page(items: list[Any], token: str | None) -> tuple[list[Any], str | None]:
     return items[start:start + PAGE], (str(start + PAGE) if start + PAGE < len(items) else None)
 
 
-class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, SmsMixin, PlatformMixin, Provider):
+class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, FeedbackMixin, SmsMixin, PlatformMixin, Provider):
     service = "sns"
 
     def setup(self) -> None:
         from mamori.services.sns.http_delivery import HttpDeliveries
 
-        self.http = HttpDeliveries(self.runtime, self._signer, self._http_dead_letter)
+        self.http = HttpDeliveries(self.runtime, self._signer, self._http_dead_letter, self._http_outcome)
         self.http.rearm()
         self.runtime.scheduler.every(60, self._forget_deduplication, "sns-dedup-expiry")
 
@@ -117,6 +119,7 @@ class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, SmsMixin, Pla
     def reset(self) -> None:
         self.http.cancel_all()
         self.__dict__.pop("_signers", None)
+        self._forget_feedback()
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -136,6 +139,13 @@ class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, SmsMixin, Pla
             ctx.authorize(action, topic["arn"], with_resource_policy(conditions or {}, policy, account=topic["account"]))
         except AccessDenied as exc:
             # SNS answers a denial with its own code, AuthorizationError (403)
+            raise error("AuthorizationError", exc.message, status=403) from None
+
+    @staticmethod
+    def _pass_role(ctx: RequestContext, role: str, topic_arn: str) -> None:
+        try:
+            ctx.authorize_pass_role(role, "sns.amazonaws.com", topic_arn)
+        except AccessDenied as exc:
             raise error("AuthorizationError", exc.message, status=403) from None
 
     def _save_topic(self, ctx: RequestContext, doc: dict[str, Any]) -> None:
@@ -175,6 +185,10 @@ class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, SmsMixin, Pla
                     raise ValueError
             except ValueError:
                 raise invalid("Invalid parameter: Policy Error: null") from None
+        if name.endswith("FeedbackRoleArn") and value and not re.match(r"^arn:aws:iam::\d{12}:role/.+", value):
+            raise invalid(f"Invalid parameter: {name}")
+        if name.endswith("FeedbackSampleRate") and not (value.isdigit() and 0 <= int(value) <= 100):
+            raise invalid(f"Invalid parameter: {name}")
         if name == "DeliveryPolicy" and value:
             try:
                 delivery_policy.check_topic_policy(value)
@@ -196,6 +210,9 @@ class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, SmsMixin, Pla
         for key, value in attrs.items():
             if key != "FifoTopic":
                 self._check_topic_attribute(key, value, fifo)
+            if key.endswith("FeedbackRoleArn") and value:
+                # handing SNS a role to log with is passing it (iam:PassRole)
+                self._pass_role(ctx, value, arn)
         existing = ctx.store.get(arn)
         if existing is not None:
             # same name and attributes: the same topic; other attributes: an error
@@ -257,6 +274,8 @@ class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, SmsMixin, Pla
         if name == "FifoTopic":
             raise invalid("Invalid parameter: AttributeName")
         self._check_topic_attribute(name, value, doc["Attributes"].get("FifoTopic") == "true")
+        if name.endswith("FeedbackRoleArn") and value:
+            self._pass_role(ctx, value, doc["arn"])
         if name == "Policy" and not value:
             value = json.dumps(default_policy(doc["arn"], doc["account"]))
         if value == "" and name not in ("DisplayName", "Policy"):
