@@ -110,3 +110,24 @@ def test_unknown_key(mamori):
     with pytest.raises(ClientError) as exc:
         sqs.send_message(QueueUrl=url, MessageBody="x")
     assert exc.value.response["Error"]["Code"] == "KMS.NotFoundException"
+
+
+def test_key_usable_only_through_sqs(mamori):
+    """kms:ViaService: the caller may use the key through SQS and not directly (the
+    pattern of AWS's managed key for SQS)."""
+    sqs, kms, iam = mamori.client("sqs"), mamori.client("kms"), mamori.client("iam")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    name = f"via-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=name)
+    creds = iam.create_access_key(UserName=name)["AccessKey"]
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"},
+        {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*",
+         "Condition": {"StringEquals": {"kms:ViaService": f"sqs.{mamori.region}.amazonaws.com"}}}]}))
+    as_user = {"aws_access_key_id": creds["AccessKeyId"], "aws_secret_access_key": creds["SecretAccessKey"]}
+    with pytest.raises(ClientError):
+        mamori.client("kms", **as_user).generate_data_key(KeyId=key_id, KeySpec="AES_256")
+    url = sqs.create_queue(QueueName=f"kmsv-{uuid.uuid4().hex[:8]}", Attributes={"KmsMasterKeyId": key_id})["QueueUrl"]
+    user_sqs = mamori.client("sqs", **as_user)
+    user_sqs.send_message(QueueUrl=url, MessageBody="through sqs")
+    assert user_sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "through sqs"
