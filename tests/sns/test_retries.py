@@ -164,3 +164,20 @@ def test_unsubscribing_stops_pending_retries(sns, subscriber, mamori_clock):
     mamori_clock.advance(600)
     time.sleep(0.3)
     assert len(subscriber.messages("Notification")) == 1
+
+
+def test_unreachable_endpoint_without_retries_goes_to_the_dlq_at_once(sns, sqs, subscriber):
+    topic = sns.create_topic(Name="retry-gone")["TopicArn"]
+    dlq_url, dlq_arn = queue_for(sqs, "retry-gone-dlq", topic)
+    sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=subscriber.url + "/gone", Attributes={
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn}),
+        "DeliveryPolicy": json.dumps({"healthyRetryPolicy": {"numRetries": 0, "minDelayTarget": 1,
+                                                             "maxDelayTarget": 1}})})
+    [item] = wait_for(lambda: subscriber.messages("SubscriptionConfirmation"))
+    requests.get(body(item)["SubscribeURL"], timeout=10)
+    subscriber.close()  # the endpoint goes away: connection refused
+    sns.publish(TopicArn=topic, Message="nobody home")
+    [message] = receive(sqs, dlq_url)
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes["ErrorCode"] == "EndpointUnreachable" and "Connection" in attributes["ErrorMessage"]
+    assert json.loads(message["Body"])["Message"] == "nobody home"
