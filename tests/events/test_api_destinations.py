@@ -416,3 +416,31 @@ def test_cloudwatch_alarm_state_change_reaches_a_rule(mamori, events, endpoint):
     assert event["detail-type"] == "CloudWatch Alarm State Change" and event["source"] == "aws.cloudwatch"
     assert event["detail"]["alarmName"] == alarm and event["detail"]["state"]["value"] == "ALARM"
     assert event["resources"][0].endswith(f":alarm:{alarm}")
+
+
+def test_archived_events_expire_after_their_retention(events, endpoint, mamori_clock):
+    mamori_clock.freeze()
+    _, conn = connection(events)
+    _, dest = destination(events, conn, endpoint.url + "/kept")
+    bus = unique("bus")
+    bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
+    source = unique("app")
+    archive = unique("arch")
+    archive_arn = events.create_archive(ArchiveName=archive, EventSourceArn=bus_arn, RetentionDays=1)["ArchiveArn"]
+    start = mamori_clock.now() - 60
+    put(events, source, {"n": 1}, EventBusName=bus)
+    mamori_clock.advance("12h")
+    put(events, source, {"n": 2}, EventBusName=bus)
+    assert events.describe_archive(ArchiveName=archive)["EventCount"] == 2
+    mamori_clock.advance("13h")  # the first is 25 h old, the second 13 h
+    described = events.describe_archive(ArchiveName=archive)
+    assert described["EventCount"] == 1 and described["SizeBytes"] > 0
+    [listed] = [a for a in events.list_archives(NamePrefix=archive)["Archives"]]
+    assert listed["EventCount"] == 1
+    _, rule_arn = rule_to(events, {"Arn": dest}, {"source": [source]}, EventBusName=bus)
+    events.start_replay(ReplayName=unique("replay"), EventSourceArn=archive_arn, EventStartTime=start,
+                        EventEndTime=mamori_clock.now(), Destination={"Arn": bus_arn})
+    assert [json.loads(c["body"])["detail"] for c in endpoint.wait("/kept", 1)] == [{"n": 2}]
+    mamori_clock.advance("1d")
+    assert events.describe_archive(ArchiveName=archive)["EventCount"] == 0
+    assert events.describe_archive(ArchiveName=archive)["SizeBytes"] == 0

@@ -5,6 +5,8 @@ except replayed ones. Each archived event is a resource of kind `events:archived
 (so listing one archive is one indexed query). A replay sends the archived events whose
 time falls in [EventStartTime, EventEndTime) back to the bus, with a `replay-name`
 field added, to every rule (or the rules in FilterArns); it runs to completion at once.
+Events older than the archive's RetentionDays are dropped when the archive is read or
+replayed (`expire`).
 https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-archive.html
 https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-replay-archived-event.html
 """
@@ -66,6 +68,30 @@ def capture(runtime: Runtime, bus_arn: str, event: dict[str, Any], pattern_of: C
         runtime.store.put(archive["ArchiveArn"], archive, kind=ARCHIVE, account_id=m.group(2), region=m.group(1))
 
 
+def expire(runtime: Runtime, archive: dict[str, Any]) -> dict[str, Any]:
+    """Drop the archived events older than the archive's RetentionDays (0: kept for
+    ever), on the mamori clock, and fix its counts; returns the archive. Done when the
+    archive is read or replayed, so a clock jump needs no job."""
+    retention = archive.get("RetentionDays") or 0
+    if not retention:
+        return archive
+    parts = archive["ArchiveArn"].split(":")
+    oldest = runtime.clock.time() - retention * 86_400
+    items = runtime.store.list(f"events:archived:{archive['ArchiveName']}", account_id=parts[4], region=parts[3])
+    gone = [i for i in items if i["received"] < oldest]
+    if not gone:
+        return archive
+    with runtime.store.transaction():
+        for item in gone:
+            runtime.store.delete(f"{archive['ArchiveArn']}/event/{item['event']['id']}")
+        archive = runtime.store.get(archive["ArchiveArn"]) or archive
+        archive["EventCount"] = max(0, archive.get("EventCount", 0) - len(gone))
+        size = sum(len(json.dumps(i["event"], separators=(",", ":")).encode()) for i in gone)
+        archive["SizeBytes"] = max(0, archive.get("SizeBytes", 0) - size)
+        runtime.store.put(archive["ArchiveArn"], archive, kind=ARCHIVE, account_id=parts[4], region=parts[3])
+    return archive
+
+
 class ArchivesMixin:
     runtime: Any
 
@@ -109,7 +135,7 @@ class ArchivesMixin:
     def describe_archive(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         name = request["ArchiveName"]
         ctx.authorize("events:DescribeArchive", simple_arn(ctx.region, ctx.account_id, "archive", name))
-        doc = self._archive(ctx, name)
+        doc = expire(self.runtime, self._archive(ctx, name))
         return {k: doc[k] for k in ARCHIVE_FIELDS if k in doc}
 
     def list_archives(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -124,6 +150,7 @@ class ArchivesMixin:
                 continue
             if request.get("State") and doc["State"] != request["State"]:
                 continue
+            doc = expire(self.runtime, doc)
             items.append({k: doc[k] for k in ("ArchiveName", "EventSourceArn", "State", "StateReason",
                                               "RetentionDays", "SizeBytes", "EventCount", "CreationTime") if k in doc})
         return {"Archives": items}
@@ -164,6 +191,7 @@ class ArchivesMixin:
         archive = ctx.store.get(source)
         if archive is None or not source.split(":", 5)[-1].startswith("archive/"):
             raise not_found(f"Archive {source.rsplit('/', 1)[-1]} does not exist.")
+        archive = expire(self.runtime, archive)
         start, end = request["EventStartTime"], request["EventEndTime"]
         start = start.timestamp() if isinstance(start, datetime) else float(start)
         end = end.timestamp() if isinstance(end, datetime) else float(end)
