@@ -102,7 +102,7 @@ def direct(evs: list[tuple[int, str]], start: int, end: int) -> tuple[dict, dict
                 [[e[0] for e in evs], [e[1] for e in evs]])
     con.execute(DDL)
     con.execute("INSERT INTO log_events SELECT row_number() OVER (), '123456789012', 'us-east-1', "
-                "'/bench/insights', 's', ts, ts, message FROM t")
+                "'/bench/insights', 's', ts, ts, message, strlen(message) FROM t")
     params = ["123456789012", "us-east-1", ["/bench/insights"], start * 1000, end * 1000 + 999]
     hand, bare, engine, single = {}, {}, {}, {}
     for name, sql in QUERIES.items():

@@ -11,6 +11,7 @@ and Logs Insights (queries compiled to SQL) read. One row per event:
   ingestion_time  when mamori accepted it (mamori clock), milliseconds
   message         the event text ('' for an event sealed with a KMS data key: a real
                   event's message is never empty, PutLogEvents requires 1 character)
+  size            the message's length in bytes (its plaintext's for a sealed event)
 
 Events of a log group with a KMS key are sealed: `log_events_sealed` holds, by the same
 id, the name of the group's data key that sealed it and nonce || AES-GCM ciphertext+tag
@@ -47,7 +48,8 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     log_stream VARCHAR NOT NULL,
     ts BIGINT NOT NULL,
     ingestion_time BIGINT NOT NULL,
-    message VARCHAR NOT NULL
+    message VARCHAR NOT NULL,
+    size INTEGER
 );
 CREATE TABLE IF NOT EXISTS {SEALED} (
     id BIGINT NOT NULL,
@@ -59,6 +61,13 @@ CREATE TABLE IF NOT EXISTS {SEALED} (
     data_key VARCHAR NOT NULL,
     sealed BLOB NOT NULL
 );
+-- size: the message's length in bytes (of the plaintext for sealed events), so that Logs
+-- Insights counts bytesScanned without reading the messages. Data directories from
+-- before the column get it filled once here.
+ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS size INTEGER;
+UPDATE {TABLE} AS e SET size = octet_length(s.sealed) - {NONCE + 16} FROM {SEALED} AS s
+    WHERE e.size IS NULL AND e.id = s.id;
+UPDATE {TABLE} SET size = strlen(message) WHERE size IS NULL;
 """
 
 
@@ -125,7 +134,7 @@ def append(telemetry: Any, account: str, region: str, log_group: str, log_stream
         first = _reserve_ids(conn, telemetry, n)
         if seal is None:
             conn.execute(
-                f"INSERT INTO {TABLE} SELECT ? + row_number() OVER () - 1, ?, ?, ?, ?, b.ts, ?, b.m "
+                f"INSERT INTO {TABLE} SELECT ? + row_number() OVER () - 1, ?, ?, ?, ?, b.ts, ?, b.m, strlen(b.m) "
                 "FROM (SELECT unnest(?::BIGINT[]) AS ts, unnest(?::VARCHAR[]) AS m) b",
                 [first, account, region, log_group, log_stream, ingestion_time, stamps, messages])
             return first + n - 1
@@ -134,9 +143,10 @@ def append(telemetry: Any, account: str, region: str, log_group: str, log_stream
         conn.execute("BEGIN")
         try:
             conn.execute(
-                f"INSERT INTO {TABLE} SELECT ? + row_number() OVER () - 1, ?, ?, ?, ?, b.ts, ?, '' "
-                "FROM (SELECT unnest(?::BIGINT[]) AS ts) b",
-                [first, account, region, log_group, log_stream, ingestion_time, stamps])
+                f"INSERT INTO {TABLE} SELECT ? + row_number() OVER () - 1, ?, ?, ?, ?, b.ts, ?, '', b.n "
+                "FROM (SELECT unnest(?::BIGINT[]) AS ts, unnest(?::INTEGER[]) AS n) b",
+                [first, account, region, log_group, log_stream, ingestion_time, stamps,
+                 [len(m.encode()) for m in messages]])
             conn.execute(
                 f"INSERT INTO {SEALED} SELECT ? + row_number() OVER () - 1, ?, ?, ?, ?, b.ts, ?, b.s "
                 "FROM (SELECT unnest(?::BIGINT[]) AS ts, unnest(?::BLOB[]) AS s) b",

@@ -379,7 +379,7 @@ class QueryOperations:
                .replace("$cur_start", str(int(start))))
         rows = cur.execute(sql, self._params(job, job["read_from"])).fetchall()
         scanned, scanned_bytes = cur.execute(
-            "SELECT count(*), sum(strlen(message)) FROM log_events WHERE account = ? AND region = ? AND "
+            "SELECT count(*), sum(size) FROM log_events WHERE account = ? AND region = ? AND "
             "list_contains(?::VARCHAR[], log_group) AND ts >= ? AND ts <= ?",
             self._params(job, job["read_from"])).fetchone()
         matched = sum(int(r[3]) for r in rows if r[2])

@@ -645,7 +645,7 @@ class Compiler:
             n = "count(*) FILTER (WHERE _k)" if keep else "count(*)"
             self.add(f"SELECT *, sum(_n) OVER () AS _matched, sum(_all) OVER () AS _scanned, "
                      f"sum(_b) OVER () AS _bytes FROM (SELECT {', '.join(sel)}, {n} AS _n, count(*) AS _all, "
-                     f"sum(strlen(_msg)) AS _b FROM {{prev}}{group_by})")
+                     f"sum(_size) AS _b FROM {{prev}}{group_by})")
             if keep and groups:  # the groups of events no filter let through
                 self.add("SELECT * FROM {prev} WHERE _n > 0")
             self.carry = ["_matched", "_scanned", "_bytes"]
@@ -681,7 +681,7 @@ class Compiler:
     def base(self, table: str) -> str:
         j = ", CASE WHEN left(message, 1) = '{' THEN message END AS _j" if self.needs_json else ""
         return ("SELECT id AS _id, account AS _acct, region AS _region, log_group AS _group, "
-                "log_stream AS _stream, ts AS _ts, ingestion_time AS _ingest, message AS _msg"
+                "log_stream AS _stream, ts AS _ts, ingestion_time AS _ingest, message AS _msg, size AS _size"
                 f"{j} FROM {table} WHERE {BASE_WHERE}")
 
     def compile(self, commands: list[Command], limit: int, table: str) -> Compiled:
@@ -719,7 +719,7 @@ class Compiler:
             refs = 1
         else:
             sel.append("(SELECT _scanned FROM _scan) AS _scanned, (SELECT _bytes FROM _scan) AS _bytes")
-            scan = f"SELECT count(*) AS _scanned, sum(strlen(message)) AS _bytes FROM {table} WHERE {BASE_WHERE}"
+            scan = f"SELECT count(*) AS _scanned, sum(size) AS _bytes FROM {table} WHERE {BASE_WHERE}"
             ctes += f",\n_scan AS ({scan})"
             refs = 2
         sql = f"WITH {ctes}\nSELECT {', '.join(sel)} FROM s{len(self.ctes) - 1} {self.order_by()} LIMIT {int(limit)}"
@@ -727,7 +727,7 @@ class Compiler:
         upto = ",\n".join(f"s{i} AS ({body})" for i, body in enumerate(self.ctes[:k + 1]))
         where = f" WHERE {self.matched_where}" if self.matched_where else ""
         stats_sql = (f"WITH {upto}\nSELECT (SELECT count(*) FROM s0), (SELECT count(*) FROM s{k}{where}), "
-                     "(SELECT sum(strlen(_msg)) FROM s0)")
+                     "(SELECT sum(_size) FROM s0)")
         return Compiled(sql, [], columns, st.events, "stats" in used, stats_sql, source=source,
                         unmask="unmask" in used, commands=used, base_refs=refs)
 
