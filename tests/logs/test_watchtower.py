@@ -1,10 +1,11 @@
 """watchtower (a real logging handler) ships Python logs into mamori; they come back
-through GetLogEvents and FilterLogEvents."""
+through GetLogEvents, FilterLogEvents and a Logs Insights query."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 
 import watchtower
@@ -43,4 +44,18 @@ def test_watchtower_ships_logs(mamori, monkeypatch):
     assert logs.list_tags_log_group(logGroupName=group)["tags"] == {"shipper": "watchtower"}
     structured = logs.filter_log_events(logGroupName=group, filterPattern='{ $.event = "structured" }')["events"]
     assert len(structured) == 1
+    now = int(time.time())
+    query_id = logs.start_query(logGroupName=group, startTime=now - 600, endTime=now + 600,
+                                queryString='filter event = "structured" or @message like /^line 4/ '
+                                            '| stats count(*) as n, sum(count) as total')["queryId"]
+    deadline = time.monotonic() + 20
+    while True:  # the query runs on a worker thread: poll as a client would
+        result = logs.get_query_results(queryId=query_id)
+        if result["status"] not in ("Scheduled", "Running") or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert result["status"] == "Complete"
+    rows = [{f["field"]: f["value"] for f in row if f["field"] != "@ptr"} for row in result["results"]]
+    expected = 1 + sum(m.startswith("line 4") for m in messages)  # the structured one, line 4, 40..49
+    assert [(r["n"], float(r["total"])) for r in rows] == [(str(expected), 3.0)]
     logs.delete_log_group(logGroupName=group)
