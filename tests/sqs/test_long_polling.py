@@ -108,3 +108,11 @@ def test_wait_time_out_of_range(mamori, queue):
     with pytest.raises(ClientError) as exc:
         mamori.client("sqs").receive_message(QueueUrl=queue, WaitTimeSeconds=21)
     assert exc.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
+def test_a_frozen_clock_never_hangs_the_caller_past_the_wait_in_real_time(mamori, mamori_clock, queue):
+    mamori_clock.freeze()
+    thread, out = _background_receive(mamori, QueueUrl=queue, WaitTimeSeconds=1)
+    thread.join(10)
+    assert not thread.is_alive() and "Messages" not in out["response"]
+    assert out["seconds"] >= 0.9

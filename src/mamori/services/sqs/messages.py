@@ -22,6 +22,7 @@ import base64
 import hashlib
 import json
 import re
+import time
 import uuid
 from typing import Any
 
@@ -261,10 +262,12 @@ class MessageOperations:
 
     async def _long_poll(self, ctx: RequestContext, arn: str, request: dict[str, Any], wait: int) -> dict[str, Any]:
         """Wait until a message can be received or `wait` seconds pass on the mamori clock
-        (advancing the clock past the deadline ends the wait; a frozen clock waits for a
-        send or an advance)."""
+        (advancing the clock past the deadline ends the wait). A frozen clock waits for a
+        send or an advance, but never longer than `wait` seconds of real time: a client is
+        never left hanging by a clock nobody advances."""
         clock = self.runtime.clock
         deadline = clock.time() + wait
+        real_deadline = time.monotonic() + wait
         while True:
             entry = self.waiters.register(arn)
             try:
@@ -275,9 +278,10 @@ class MessageOperations:
                 if got:
                     return {"Messages": got}
                 now = clock.time()
-                if now >= deadline:
+                real_left = real_deadline - time.monotonic()
+                if now >= deadline or real_left <= 0:
                     return {}
-                pause = 1.0
+                pause = min(1.0, real_left)
                 if not clock.frozen:
                     pause = min(pause, deadline - now)
                     upcoming = self.qstore.next_available(arn, now)
