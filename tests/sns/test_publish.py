@@ -275,3 +275,64 @@ def test_queue_of_another_account_confirms_from_the_queue(mamori, sns):
     sns.publish(TopicArn=topic, Message="after confirmation")
     [note] = as_other("sqs", "ReceiveMessage", {"QueueUrl": url})["Messages"]
     assert json.loads(note["Body"])["Message"] == "after confirmation"
+
+
+def test_fifo_archive_and_replay(mamori, sns, sqs, mamori_clock):
+    import datetime
+
+    mamori_clock.freeze()
+    name = f"archived-{uuid.uuid4().hex[:6]}"
+    topic = sns.create_topic(Name=name + ".fifo", Attributes={
+        "FifoTopic": "true", "ArchivePolicy": json.dumps({"MessageRetentionPeriod": "7"})})["TopicArn"]
+    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["BeginningArchiveTime"].endswith("Z")
+    live_url, live = open_queue(sqs, name + "-live.fifo", topic)
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=live)
+
+    def iso(epoch):
+        return datetime.datetime.fromtimestamp(epoch, datetime.UTC).isoformat().replace("+00:00", "Z")
+    start = mamori_clock.now()
+    for i in range(3):
+        sns.publish(TopicArn=topic, Message=f"m{i}", MessageGroupId="g", MessageDeduplicationId=f"d{i}")
+        mamori_clock.advance(60)
+    originals = {json.loads(m["Body"])["MessageId"]: json.loads(m["Body"])
+                 for m in sqs.receive_message(QueueUrl=live_url, MaxNumberOfMessages=10)["Messages"]}
+    assert len(originals) == 3
+
+    # a new subscriber replays the whole archive
+    replay_url, replay = open_queue(sqs, name + "-replay.fifo", topic)
+    sub = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=replay, ReturnSubscriptionArn=True, Attributes={
+        "ReplayPolicy": json.dumps({"PointType": "Timestamp", "StartingPoint": iso(start - 1)})})["SubscriptionArn"]
+    assert sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]["ReplayStatus"] == "Completed"
+    replayed = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=replay_url, MaxNumberOfMessages=10)["Messages"]]
+    assert [r["Message"] for r in replayed] == ["m0", "m1", "m2"]
+    for r in replayed:
+        assert r["Replayed"] is True
+        assert r["Timestamp"] == originals[r["MessageId"]]["Timestamp"]
+        assert r["SequenceNumber"] == originals[r["MessageId"]]["SequenceNumber"]
+
+    # a window: only the second message
+    window_url, window = open_queue(sqs, name + "-window.fifo", topic)
+    sub = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=window, ReturnSubscriptionArn=True)["SubscriptionArn"]
+    sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="ReplayPolicy", AttributeValue=json.dumps({
+        "PointType": "Timestamp", "StartingPoint": iso(start + 30), "EndingPoint": iso(start + 90)}))
+    [only] = sqs.receive_message(QueueUrl=window_url, MaxNumberOfMessages=10)["Messages"]
+    assert json.loads(only["Body"])["Message"] == "m1"
+
+    # past the retention the archive is gone
+    mamori_clock.advance("8d")
+    kept = [r for r in mamori.admin("GET", "state")["resources"] if r["kind"] == "sns-archive" and topic in r["arn"]]
+    assert kept == []
+
+    standard = sns.create_topic(Name=name)["TopicArn"]
+    with pytest.raises(ClientError) as err:
+        sns.set_topic_attributes(TopicArn=standard, AttributeName="ArchivePolicy",
+                                 AttributeValue=json.dumps({"MessageRetentionPeriod": "7"}))
+    assert code(err) == "InvalidParameter"
+    with pytest.raises(ClientError) as err:
+        sns.set_topic_attributes(TopicArn=topic, AttributeName="ArchivePolicy",
+                                 AttributeValue=json.dumps({"MessageRetentionPeriod": "400"}))
+    assert code(err) == "InvalidParameter"
+    with pytest.raises(ClientError) as err:
+        sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="ReplayPolicy",
+                                        AttributeValue=json.dumps({"PointType": "Timestamp"}))
+    assert code(err) == "InvalidParameter"

@@ -107,6 +107,8 @@ class DeliveryMixin:
             body["Subject"] = request["Subject"]
         body["Message"] = text
         body["Timestamp"] = stamp
+        if request.get("_replayed"):
+            body["Replayed"] = True  # see archive.py
         return body
 
     def _signed(self, topic: dict[str, Any], body: dict[str, Any], cache: dict[str, dict[str, Any]],
@@ -128,7 +130,7 @@ class DeliveryMixin:
                  request: dict[str, Any], sequence: str | None) -> tuple[int, int]:
         """Deliver to each subscription; (delivered, failed) of the deliveries done now
         (HTTP/S ones are counted by their worker)."""
-        stamp = timestamp(ctx.now())
+        stamp = request.get("_stamp") or timestamp(ctx.now())
         delivered = failed = 0
         attributes = request.get("MessageAttributes") or {}
         signatures: dict[str, dict[str, Any]] = {}

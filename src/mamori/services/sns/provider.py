@@ -12,6 +12,7 @@
     sms.py, platform.py  SMS and mobile push (local outbox)
     metrics.py        CloudWatch metrics AWS/SNS
     feedback.py       delivery status logging to CloudWatch Logs through the feedback roles
+    archive.py        FIFO message archiving and replay
     filters.py, delivery_policy.py, mail.py
 
 Topic doc: kind "sns-topic", keyed by the topic ARN, {"Attributes", "Tags",
@@ -24,12 +25,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from mamori.errors import AccessDenied, error
 from mamori.gateway.context import RequestContext, with_resource_policy
 from mamori.services.base import Provider
-from mamori.services.sns import delivery_policy
+from mamori.services.sns import archive, delivery_policy
+from mamori.services.sns.archive import ArchiveMixin
 from mamori.services.sns.delivery import DeliveryMixin
 from mamori.services.sns.feedback import FeedbackMixin
 from mamori.services.sns.platform import PlatformMixin
@@ -93,7 +96,8 @@ def page(items: list[Any], token: str | None) -> tuple[list[Any], str | None]:
     return items[start:start + PAGE], (str(start + PAGE) if start + PAGE < len(items) else None)
 
 
-class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, FeedbackMixin, SmsMixin, PlatformMixin, Provider):
+class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, FeedbackMixin, ArchiveMixin, SmsMixin, PlatformMixin,
+                  Provider):
     service = "sns"
 
     def setup(self) -> None:
@@ -104,8 +108,9 @@ class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, FeedbackMixin
         self.runtime.scheduler.every(60, self._forget_deduplication, "sns-dedup-expiry")
 
     def _forget_deduplication(self, due: float) -> None:
-        """FIFO deduplication entries last 5 minutes; older ones are deleted. A clock
-        jump runs this once, not once per missed minute."""
+        """FIFO deduplication entries last 5 minutes, archived messages their topic's
+        retention: older ones are deleted. A clock jump runs this once, not once per
+        missed minute."""
         from mamori.services.sns.publishing import DEDUP_WINDOW
 
         now = self.runtime.clock.time()
@@ -115,6 +120,7 @@ class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, FeedbackMixin
         for doc in store.list("sns-dedup"):
             if now - doc["time"] >= DEDUP_WINDOW:
                 store.delete(doc["key"])
+        self._expire_archives(now)
 
     def reset(self) -> None:
         self.http.cancel_all()
@@ -177,8 +183,10 @@ class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, FeedbackMixin
                               "can only be set for FIFO topics")
         if name == "FifoThroughputScope" and (not fifo or value not in ("Topic", "MessageGroup")):
             raise invalid("Invalid parameter: FifoThroughputScope")
-        if name == "ArchivePolicy" and not fifo:
-            raise invalid("Invalid parameter: ArchivePolicy Reason: archiving is available for FIFO topics only")
+        if name == "ArchivePolicy":
+            if not fifo:
+                raise invalid("Invalid parameter: ArchivePolicy Reason: archiving is available for FIFO topics only")
+            archive.retention_days(value)
         if name == "Policy":
             try:
                 if not isinstance(json.loads(value), dict):
@@ -231,6 +239,8 @@ class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, FeedbackMixin
                "Attributes": attributes, "Tags": tags}
         if request.get("DataProtectionPolicy"):
             doc["DataProtectionPolicy"] = self._check_data_protection(request["DataProtectionPolicy"])
+        if archive.retention_days(attributes.get("ArchivePolicy")) is not None:
+            doc["archiveStart"] = ctx.time()
         self._save_topic(ctx, doc)
         return {"TopicArn": arn}
 
@@ -265,6 +275,9 @@ class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, FeedbackMixin
         attrs["SubscriptionsPending"] = str(sum(1 for s in subs if s.get("pending")))
         attrs["SubscriptionsDeleted"] = "0"
         attrs["EffectiveDeliveryPolicy"] = json.dumps(delivery_policy.topic_effective(attrs.get("DeliveryPolicy")))
+        if doc.get("archiveStart"):
+            attrs["BeginningArchiveTime"] = datetime.fromtimestamp(doc["archiveStart"], UTC).strftime(
+                "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         return {"Attributes": attrs}
 
     def set_topic_attributes(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -282,7 +295,15 @@ class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, FeedbackMixin
             doc["Attributes"].pop(name, None)
         else:
             doc["Attributes"][name] = value
+        if name == "ArchivePolicy":
+            archiving = archive.retention_days(value) is not None
+            if archiving and not doc.get("archiveStart"):
+                doc["archiveStart"] = ctx.time()
+            elif not archiving:
+                doc.pop("archiveStart", None)
         self._save_topic(ctx, doc)
+        if name == "ArchivePolicy" and not doc.get("archiveStart"):
+            self._expire_archives(ctx.time())  # archiving stopped: the archive goes
         return {}
 
     # -- permissions and data protection --------------------------------------------

@@ -148,6 +148,11 @@ class PublishMixin:
             ctx.store.put(key, {"key": key, "time": ctx.time(), "MessageId": message_id, "SequenceNumber": sequence},
                           kind="sns-dedup", account_id=doc["account"], region=doc["region"])
             request = dict(request, _dedup=dedup)
+        from mamori.services.sns.delivery import timestamp
+
+        request["_stamp"] = timestamp(ctx.now())
+        if sequence:
+            self._archive(doc, request, message_id, sequence, ctx.time(), request["_stamp"])
         confirmed = [s for s in self._subs(ctx, doc["arn"]) if not s.get("pending")]
         subs = [s for s in confirmed if self._wanted(s, request)]
         delivered, failed = self._fan_out(ctx, doc, subs, message_id, request, sequence)

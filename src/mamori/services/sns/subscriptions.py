@@ -128,6 +128,13 @@ class SubscriptionsMixin:
             if fifo != target.endswith(".fifo"):
                 raise _invalid("Invalid parameter: RedrivePolicy: must use a queue of the same type as the topic "
                                "(FIFO topics use FIFO queues, standard topics standard queues)")
+        if name == "ReplayPolicy" and value:
+            from mamori.services.sns.archive import check_replay_policy, retention_days
+
+            if topic is None or topic["Attributes"].get("FifoTopic") != "true" \
+                    or retention_days(topic["Attributes"].get("ArchivePolicy")) is None:
+                raise _invalid("Invalid parameter: ReplayPolicy Reason: the topic has no message archive")
+            check_replay_policy(value)
         if name == "SubscriptionRoleArn" and protocol != "firehose":
             raise _invalid("Invalid parameter: SubscriptionRoleArn is only for firehose subscriptions")
 
@@ -179,6 +186,8 @@ class SubscriptionsMixin:
                       secret=token.encode())
         if pending:
             self._send_confirmation(ctx, topic, sub, token)
+        elif attrs.get("ReplayPolicy"):
+            self._start_replay(ctx, topic, sub)
         shown = sub_arn if (not pending or request.get("ReturnSubscriptionArn")) else "pending confirmation"
         return {"SubscriptionArn": shown}
 
@@ -328,6 +337,8 @@ class SubscriptionsMixin:
                  "ConfirmationWasAuthenticated": str(bool(sub.get("authenticated"))).lower(),
                  "RawMessageDelivery": "false"}
         attrs.update(sub["Attributes"])
+        if sub.get("replayStatus"):
+            attrs["ReplayStatus"] = sub["replayStatus"]
         if sub["Protocol"] in ("http", "https"):
             topic = ctx.store.get(sub["TopicArn"]) or {"Attributes": {}}
             attrs["EffectiveDeliveryPolicy"] = json.dumps(delivery_policy.subscription_effective(
@@ -348,4 +359,14 @@ class SubscriptionsMixin:
             sub["Attributes"][name] = value.lower() if name == "RawMessageDelivery" else value
         parts = arn.split(":")
         ctx.store.put(arn, sub, kind=SUB, account_id=parts[4], region=parts[3])
+        if name == "ReplayPolicy" and value and not sub.get("pending"):
+            self._start_replay(ctx, ctx.store.get(sub["TopicArn"]), sub)
         return {}
+
+    def _start_replay(self, ctx: RequestContext, topic: dict[str, Any], sub: dict[str, Any]) -> None:
+        try:
+            status = self._replay(ctx, topic, sub)
+        except Exception:  # noqa: BLE001 - a replay that breaks is reported, not raised
+            status = "Failed"
+        sub["replayStatus"] = status
+        ctx.store.put(sub["SubscriptionArn"], sub, kind=SUB, account_id=topic["account"], region=topic["region"])
