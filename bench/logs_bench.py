@@ -11,7 +11,10 @@ connection) writing its own log stream, as several shippers would:
   phase): what the server itself costs, apart from the client, which on a 2-core machine
   bounds the throughput (boto3 spends ~4 ms of CPU building and signing a batch of 1,000
   events, the same for both servers).
-Then a check that the events are there (FilterLogEvents count on mamori).
+A "canned" row first: a server that answers every request with one fixed PutLogEvents
+response and does nothing else, i.e. how fast the boto3 client itself can go here (the
+ceiling for any server). Then a check that the events are there (FilterLogEvents count
+on mamori).
 
 The Logs Insights part of issue 4's bench belongs with the Insights engine
 (bench/insights_bench.py). Numbers go to bench/RESULTS.md by hand. Nothing here is a test.
@@ -26,10 +29,12 @@ import statistics
 import sys
 import threading
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from run import client, server  # noqa: E402
+from run import client, free_port, server  # noqa: E402
 
 SERVICES = ("api", "web", "worker", "auth")
 LEVELS = ("INFO", "INFO", "INFO", "WARN", "ERROR")
@@ -41,6 +46,66 @@ def batch(start_ms: int, n: int, offset: int) -> list[dict]:
              "message": f'{{"level":"{LEVELS[(offset + i) % 5]}","service":"{SERVICES[(offset + i) % 4]}",'
                         f'"latency":{(offset + i) % 997},"msg":"request {offset + i} handled by worker"}}'}
             for i in range(n)]
+
+
+CANNED_BODY = b'{"nextSequenceToken":"49039859533790039851380816675861673084717305346360483984"}'
+CANNED_RESPONSE = (b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n"
+                   b"x-amzn-RequestId: 01234567-89ab-cdef-0123-456789abcdef\r\n"
+                   b"Content-Length: " + str(len(CANNED_BODY)).encode() + b"\r\n\r\n" + CANNED_BODY)
+
+
+def serve_canned(port: int) -> None:
+    """Answer every HTTP request on 127.0.0.1:port with CANNED_RESPONSE (runs as its own
+    process, so that it does not take the client's GIL)."""
+    import asyncio
+
+    class Canned(asyncio.Protocol):
+        def connection_made(self, transport):
+            self.transport, self.chunks, self.size, self.need = transport, [], 0, None
+
+        def data_received(self, data):
+            self.chunks.append(data)
+            self.size += len(data)
+            while True:
+                buf = b"".join(self.chunks)
+                if self.need is None:
+                    end = buf.find(b"\r\n\r\n")
+                    if end < 0:
+                        return
+                    length = 0
+                    for line in buf[:end].lower().split(b"\r\n"):
+                        if line.startswith(b"content-length:"):
+                            length = int(line.split(b":", 1)[1])
+                    self.need = end + 4 + length
+                if len(buf) < self.need:
+                    self.chunks = [buf]
+                    return
+                self.chunks, self.need = [buf[self.need:]], None
+                self.transport.write(CANNED_RESPONSE)
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(loop.create_server(Canned, "127.0.0.1", port))
+    loop.run_forever()
+
+
+@contextmanager
+def canned_server() -> Iterator[tuple[str, int]]:
+    import socket
+    import subprocess
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--canned-serve", str(port)])
+    try:
+        for _ in range(500):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.01)
+        yield f"http://127.0.0.1:{port}", proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -111,10 +176,17 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=200)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--threads", default="1,4", help="client thread counts, comma-separated")
+    parser.add_argument("--canned-serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.canned_serve:
+        serve_canned(args.canned_serve)
+        return
     counts = [int(x) for x in args.threads.split(",")]
 
     rows: dict[tuple[str, int], dict[str, float]] = {}
+    with canned_server() as (endpoint, pid):
+        for threads in counts:
+            rows[("canned", threads)] = ingest(endpoint, pid, args.batches, args.batch, threads, f"t{threads}")
     for kind in ("moto", "mamori"):
         with server(kind) as (endpoint, _startup, proc):
             client(endpoint, "logs").create_log_group(logGroupName=GROUP)
@@ -138,8 +210,10 @@ def main() -> None:
     print()
     for threads in counts:
         mam, moto = rows[("mamori", threads)], rows[("moto", threads)]
-        print(f"- {threads} client thread(s): throughput mamori / moto = {mam['ops'] / moto['ops']:.2f}x; "
-              f"server CPU per batch moto / mamori = {moto['server_cpu_ms'] / mam['server_cpu_ms']:.2f}x")
+        ceiling = rows[("canned", threads)]["ops"]
+        print(f"- {threads} client thread(s): throughput mamori / moto = {mam['ops'] / moto['ops']:.2f}x "
+              f"(canned ceiling / moto = {ceiling / moto['ops']:.2f}x, mamori = {mam['ops'] / ceiling:.0%} of the "
+              f"ceiling); server CPU per batch moto / mamori = {moto['server_cpu_ms'] / mam['server_cpu_ms']:.2f}x")
     print(f"- FilterLogEvents `{{ $.level = \"ERROR\" }}` over everything mamori stored: {errors:,} events "
           f"in {filter_s:.2f} s")
 
