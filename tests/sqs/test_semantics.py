@@ -155,6 +155,29 @@ def test_digests_attributes_and_system_attributes(mamori):
     assert only.get("Messages", [{}])[0].get("MessageAttributes", {}).keys() <= {"s", "k"}
 
 
+def test_message_size_and_attribute_names(mamori):
+    sqs = mamori.client("sqs")
+    url = sqs.create_queue(QueueName=_name("size"), Attributes={"MaximumMessageSize": "1024"})["QueueUrl"]
+    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["MaximumMessageSize"])["Attributes"] == {
+        "MaximumMessageSize": "1024"}
+    sqs.send_message(QueueUrl=url, MessageBody="x" * 1024)
+    with pytest.raises(ClientError) as exc:
+        sqs.send_message(QueueUrl=url, MessageBody="x" * 1000,
+                         MessageAttributes={"pad": {"DataType": "String", "StringValue": "y" * 30}})
+    assert exc.value.response["Error"]["Code"] == "InvalidParameterValue"
+    default = sqs.create_queue(QueueName=_name("size"))["QueueUrl"]
+    assert sqs.get_queue_attributes(QueueUrl=default, AttributeNames=["MaximumMessageSize"])["Attributes"][
+        "MaximumMessageSize"] == "1048576"
+    sqs.send_message(QueueUrl=default, MessageBody="x" * 1_000_000)
+    for bad in ("AWS.reserved", ".lead", "trail.", "two..dots", "spa ce", "x" * 257):
+        with pytest.raises(ClientError) as exc:
+            sqs.send_message(QueueUrl=default, MessageBody="m",
+                             MessageAttributes={bad: {"DataType": "String", "StringValue": "v"}})
+        assert exc.value.response["Error"]["Code"] == "InvalidParameterValue", bad
+    sqs.send_message(QueueUrl=default, MessageBody="m",
+                     MessageAttributes={"ok.name-1_x": {"DataType": "String", "StringValue": "v"}})
+
+
 def test_batch_limits(mamori):
     sqs = mamori.client("sqs")
     url = sqs.create_queue(QueueName=_name("batch"))["QueueUrl"]
@@ -164,7 +187,7 @@ def test_batch_limits(mamori):
              ([{"Id": "a", "MessageBody": "x"}, {"Id": "a", "MessageBody": "y"}],
               "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"),
              ([{"Id": "bad id!", "MessageBody": "x"}], "AWS.SimpleQueueService.InvalidBatchEntryId"),
-             ([{"Id": "a", "MessageBody": "x" * 200_000}, {"Id": "b", "MessageBody": "y" * 100_000}],
+             ([{"Id": "a", "MessageBody": "x" * 600_000}, {"Id": "b", "MessageBody": "y" * 500_000}],
               "AWS.SimpleQueueService.BatchRequestTooLong")]
     for entries, code in cases:
         with pytest.raises(ClientError) as exc:

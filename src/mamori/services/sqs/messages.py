@@ -33,8 +33,10 @@ from mamori.services.sqs.digest import md5_attributes, md5_body
 from mamori.store.queues import StoredMessage
 
 DEDUP_WINDOW = 300  # FIFO deduplication interval, seconds
+MAX_BATCH_BYTES = 1_048_576  # sum of a batch's bodies: 1 MiB, as the largest message
 FIFO_SCAN = 1000  # receivable messages a FIFO receive looks at to group its answer
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}(?<!\.)$")
 _SYSTEM_NAMES = ("SenderId", "SentTimestamp", "ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp",
                  "SequenceNumber", "MessageDeduplicationId", "MessageGroupId", "AWSTraceHeader",
                  "DeadLetterQueueSourceArn")
@@ -125,6 +127,11 @@ class MessageOperations:
                         "maximum [10].", status=400)
         size = len(body.encode())
         for name, attr in attrs.items():
+            if not _ATTRIBUTE_NAME.match(name) or ".." in name or name.lower().startswith(("aws.", "amazon.")):
+                raise error("InvalidParameterValue", f"Message (user) attribute name '{name}' is invalid. The "
+                            "attribute name can contain A-Z, a-z, 0-9, underscore (_), hyphen (-), and period (.) "
+                            "characters, can't start or end with a period, can't have successive periods, and can't "
+                            "start with AWS. or Amazon.", status=400)
             data_type = attr.get("DataType") or ""
             if not data_type or not (attr.get("StringValue") or attr.get("BinaryValue")):
                 raise error("InvalidParameterValue", f"The message attribute '{name}' must contain non-empty "
@@ -140,6 +147,9 @@ class MessageOperations:
                     raise error("InvalidParameterValue", f"Can't cast the value of message (user) attribute "
                                 f"'{name}' to a number.", status=400) from None
             value = attr.get("StringValue")
+            if value is not None and not _valid_text(value):
+                raise error("InvalidParameterValue", f"Message (user) attribute '{name}' value contains invalid "
+                            "characters.", status=400)
             size += len(name.encode()) + len(data_type.encode()) + (
                 len(value.encode()) if value is not None else len(bytes(attr.get("BinaryValue") or b"")))
         limit = int(doc["attributes"]["MaximumMessageSize"])
@@ -223,9 +233,9 @@ class MessageOperations:
         entries = request.get("Entries") or []
         check_batch(entries, "SendMessageBatchRequestEntry")
         total = sum(len((e.get("MessageBody") or "").encode()) for e in entries)
-        if total > int(doc["attributes"]["MaximumMessageSize"]):
-            raise error("BatchRequestTooLong", "Batch requests cannot be longer than "
-                        f"{doc['attributes']['MaximumMessageSize']} bytes. You have sent {total} bytes.", status=400)
+        if total > MAX_BATCH_BYTES:
+            raise error("BatchRequestTooLong", f"Batch requests cannot be longer than {MAX_BATCH_BYTES} bytes. You have "
+                        f"sent {total} bytes.", status=400)
         ok, failed = [], []
         with self.qstore.transaction():
             for entry in entries:

@@ -25,10 +25,11 @@ from mamori.services.sqs.common import QUEUE_KIND, arn_parts, invalid_value, not
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 DEFAULTS = {
-    "DelaySeconds": "0", "MaximumMessageSize": "262144", "MessageRetentionPeriod": "345600",
+    "DelaySeconds": "0", "MaximumMessageSize": "1048576", "MessageRetentionPeriod": "345600",
     "ReceiveMessageWaitTimeSeconds": "0", "VisibilityTimeout": "30", "SqsManagedSseEnabled": "true",
 }
-RANGES = {"DelaySeconds": (0, 900), "MaximumMessageSize": (1024, 262144),
+# MaximumMessageSize: up to 1 MiB (the default) since 2025, per the API reference
+RANGES = {"DelaySeconds": (0, 900), "MaximumMessageSize": (1024, 1048576),
           "MessageRetentionPeriod": (60, 1209600), "ReceiveMessageWaitTimeSeconds": (0, 20),
           "VisibilityTimeout": (0, 43200), "KmsDataKeyReusePeriodSeconds": (60, 86400)}
 FIFO_ONLY = ("ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit")
