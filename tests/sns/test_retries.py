@@ -171,13 +171,17 @@ def test_unreachable_endpoint_without_retries_goes_to_the_dlq_at_once(sns, sqs, 
     dlq_url, dlq_arn = queue_for(sqs, "retry-gone-dlq", topic)
     sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=subscriber.url + "/gone", Attributes={
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn}),
+        "RawMessageDelivery": "true",
         "DeliveryPolicy": json.dumps({"healthyRetryPolicy": {"numRetries": 0, "minDelayTarget": 1,
                                                              "maxDelayTarget": 1}})})
     [item] = wait_for(lambda: subscriber.messages("SubscriptionConfirmation"))
     requests.get(body(item)["SubscribeURL"], timeout=10)
     subscriber.close()  # the endpoint goes away: connection refused
-    sns.publish(TopicArn=topic, Message="nobody home")
+    sns.publish(TopicArn=topic, Message="nobody home", MessageAttributes={
+        "blob": {"DataType": "Binary", "BinaryValue": b"\x00\xff"}})
     [message] = receive(sqs, dlq_url)
-    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
-    assert attributes["ErrorCode"] == "EndpointUnreachable" and "Connection" in attributes["ErrorMessage"]
-    assert json.loads(message["Body"])["Message"] == "nobody home"
+    attributes = message["MessageAttributes"]
+    assert attributes["ErrorCode"]["StringValue"] == "EndpointUnreachable"
+    assert "Connection" in attributes["ErrorMessage"]["StringValue"]
+    assert attributes["blob"]["BinaryValue"] == b"\x00\xff"  # raw delivery: the publisher's attributes too
+    assert message["Body"] == "nobody home"

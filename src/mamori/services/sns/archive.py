@@ -15,13 +15,13 @@ https://docs.aws.amazon.com/sns/latest/dg/message-archiving-and-replay-subscribe
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import datetime
 from typing import Any
 
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
+from mamori.services.sns.delivery import freeze_attributes, thaw_attributes
 
 KIND = "sns-archive"
 DAY = 86400
@@ -74,12 +74,7 @@ class ArchiveMixin:
                  now: float, stamp: str) -> None:
         if retention_days(topic["Attributes"].get("ArchivePolicy")) is None:
             return
-        attrs = {}
-        for name, attr in (request.get("MessageAttributes") or {}).items():
-            attr = dict(attr)
-            if isinstance(attr.get("BinaryValue"), bytes):
-                attr["BinaryValue"] = {"b64": base64.b64encode(attr["BinaryValue"]).decode()}
-            attrs[name] = attr
+        attrs = freeze_attributes(request.get("MessageAttributes") or {})
         doc = {"topic": topic["arn"], "time": now, "stamp": stamp, "MessageId": message_id,
                "SequenceNumber": sequence, "Message": request["Message"], "Subject": request.get("Subject"),
                "MessageStructure": request.get("MessageStructure"), "MessageGroupId": request.get("MessageGroupId"),
@@ -105,12 +100,7 @@ class ArchiveMixin:
         for n, doc in enumerate(self._archived(topic)):
             if doc["time"] < start or (end is not None and doc["time"] > end):
                 continue
-            attrs = {}
-            for name, attr in doc["MessageAttributes"].items():
-                attr = dict(attr)
-                if isinstance(attr.get("BinaryValue"), dict):
-                    attr["BinaryValue"] = base64.b64decode(attr["BinaryValue"]["b64"])
-                attrs[name] = attr
+            attrs = thaw_attributes(doc["MessageAttributes"])
             request = {"Message": doc["Message"], "MessageAttributes": attrs, "MessageGroupId": doc["MessageGroupId"],
                        "_stamp": doc["stamp"], "_replayed": True,
                        "_dedup": f"{doc['MessageId']}-replay-{int(ctx.time() * 1000)}-{n}"}

@@ -57,6 +57,27 @@ def envelope_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def freeze_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Message attributes ready for a JSON store doc (binary values as {"b64": ...})."""
+    out = {}
+    for name, attr in attrs.items():
+        attr = dict(attr)
+        if isinstance(attr.get("BinaryValue"), bytes):
+            attr["BinaryValue"] = {"b64": base64.b64encode(attr["BinaryValue"]).decode()}
+        out[name] = attr
+    return out
+
+
+def thaw_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for name, attr in attrs.items():
+        attr = dict(attr)
+        if isinstance(attr.get("BinaryValue"), dict):
+            attr["BinaryValue"] = base64.b64decode(attr["BinaryValue"]["b64"])
+        out[name] = attr
+    return out
+
+
 def queue_url(queue_arn: str) -> str:
     _, _, _, region, account, name = queue_arn.split(":", 5)
     return f"https://sqs.{region}.amazonaws.com/{account}/{name}"
@@ -145,7 +166,7 @@ class DeliveryMixin:
                     if attributes:
                         unsigned["MessageAttributes"] = envelope_attributes(attributes)
                     self.http.enqueue(topic=topic, sub=sub, message=unsigned, body=text if raw else None, raw=raw,
-                                      attributes=attributes if raw else {})
+                                      attributes=freeze_attributes(attributes) if raw else {})
                     continue
                 if protocol == "email":
                     self._mail(topic, sub, message_id, request.get("Subject") or "AWS Notification Message", text, ctx)
@@ -258,7 +279,8 @@ class DeliveryMixin:
         if doc.get("redrive"):
             message = doc["message"]
             request = {"MessageGroupId": message.get("MessageGroupId")}
-            self._send_to_dlq(doc["account"], doc["topic"], doc["redrive"], payload, doc.get("attributes") or {},
+            self._send_to_dlq(doc["account"], doc["topic"], doc["redrive"], payload,
+                              thaw_attributes(doc.get("attributes") or {}),
                               code, problem, request, message["MessageId"])
 
     def _mail(self, topic: dict[str, Any], sub: dict[str, Any], message_id: str, subject: str, text: str,
