@@ -14,9 +14,8 @@ them, `unnest` flattens their lists into one row per item.
 
 Statistics ride along in the one statement: recordsMatched from a window over the rows
 entering the first `stats` or `limit` (or the final rows when there is none);
-recordsScanned and bytesScanned from that same `stats` when only filters come before it
-(they become FILTER clauses of its aggregates, and the groups they let nothing through
-are dropped), else from an aggregate over the same table and range.
+recordsScanned and bytesScanned from that same `stats` when every event reaches it, else
+from an aggregate over the same table and range (the `size` column: no message read).
 
 `pattern` and `diff` split a query in two: the commands before them compile to the SQL
 that yields their input (value, timestamp); clusters.py groups it in Python; the commands
@@ -135,9 +134,6 @@ class Compiler:
         self.matched_col = False    # the current rows carry `_matched` (first stats seen)
         self.carry: list[str] = []  # hidden statistics columns later stats carry along
         self.preserving = True      # every event so far is still a row (no filter yet)
-        self.pending: list[str] = []  # conditions of filters held back for the first stats
-        self.agg_filter = ""        # FILTER (WHERE ...) of the aggregates being compiled
-        self.matched_where = ""     # the filters folded into the first stats
         self.needs_json = False     # a discovered field reads the message as JSON
         self.indexed = indexed or (lambda name: {})
 
@@ -289,10 +285,7 @@ class Compiler:
         if name in AGGREGATES:
             if not self.aggregating:
                 raise MalformedQuery(f"the aggregate function {c.name}() can only be used in stats")
-            sql, typ = self.aggregate(c, name)
-            if self.agg_filter:
-                sql = f"{sql} FILTER (WHERE {self.agg_filter})"
-            return sql, typ
+            return self.aggregate(c, name)
         if c.star:
             raise MalformedQuery(f"'*' is only allowed in count(*), not in {c.name}()")
         if name in REFUSED_FUNCTIONS:
@@ -464,11 +457,6 @@ class Compiler:
     # -- commands ----------------------------------------------------------------------
     def command(self, cmd: Command) -> None:
         st = self.stage
-        if cmd.kind == "filter" and st.events and self.preserving and self.matched_stage is None:
-            self.pending.append(self.truth(cmd.expr))  # held back: the first stats may fold it
-            return
-        if cmd.kind != "stats":
-            self.flush_filters()
         if cmd.kind in ("filter", "filterindex", "dedup", "limit", "unnest"):
             self.preserving = False
         if cmd.kind == "fields":
@@ -606,29 +594,22 @@ class Compiler:
 
     def stats(self, cmd: Command) -> None:
         first = self.matched_stage is None
-        # Every event reaches the first stats (at most filters in between): it counts the
-        # scanned records and bytes too, the filters becoming FILTER clauses of its
-        # aggregates, so that no second pass over the events is needed.
+        # Every event reaches the first stats: it counts the scanned records and bytes too,
+        # so that no second pass over the events is needed. (After filters, a second pass
+        # over the cheap columns, the sizes included, costs less than aggregating every
+        # event with FILTER clauses: measured.)
         fold = first and self.preserving and self.stage.events
-        keep = " AND ".join(self.pending) if fold else ""
-        if not fold:
-            self.flush_filters()
-        self.pending = []
         if first:
             self.matched_stage = len(self.ctes) - 1
-        if keep:
-            self.matched_where = keep
-            self.add(f"SELECT *, ({keep}) AS _k FROM {{prev}}")
-            self.agg_filter = "_k"
         sel, cols, groups = [], {}, []
+        for item in cmd.by:
+            sql, typ = self.expr(item.expr)
+            col = self.fresh("g")
+            sel.append(f"{sql} AS {q(col)}")
+            groups.append(q(col))
+            cols[item.name] = (col, typ)
+        self.aggregating = True
         try:
-            for item in cmd.by:
-                sql, typ = self.expr(item.expr)
-                col = self.fresh("g")
-                sel.append(f"{f'CASE WHEN _k THEN {sql} END' if keep else sql} AS {q(col)}")
-                groups.append(q(col))
-                cols[item.name] = (col, typ)
-            self.aggregating = True
             for item in cmd.items:
                 if not self._has_aggregate(item.expr):
                     raise MalformedQuery(f"stats at position {cmd.pos}: '{item.text}' is not an aggregate "
@@ -639,15 +620,11 @@ class Compiler:
                 cols[item.name] = (col, typ)
         finally:
             self.aggregating = False
-            self.agg_filter = ""
         group_by = f" GROUP BY {', '.join(groups)}" if groups else ""
         if fold:
-            n = "count(*) FILTER (WHERE _k)" if keep else "count(*)"
-            self.add(f"SELECT *, sum(_n) OVER () AS _matched, sum(_all) OVER () AS _scanned, "
-                     f"sum(_b) OVER () AS _bytes FROM (SELECT {', '.join(sel)}, {n} AS _n, count(*) AS _all, "
+            self.add(f"SELECT *, sum(_n) OVER () AS _matched, sum(_n) OVER () AS _scanned, "
+                     f"sum(_b) OVER () AS _bytes FROM (SELECT {', '.join(sel)}, count(*) AS _n, "
                      f"sum(_size) AS _b FROM {{prev}}{group_by})")
-            if keep and groups:  # the groups of events no filter let through
-                self.add("SELECT * FROM {prev} WHERE _n > 0")
             self.carry = ["_matched", "_scanned", "_bytes"]
         elif first:  # recordsMatched: the rows entering the first stats, summed over its groups
             self.add(f"SELECT *, sum(_n) OVER () AS _matched FROM (SELECT {', '.join(sel)}, count(*) AS _n "
@@ -659,13 +636,6 @@ class Compiler:
         self.matched_col = True
         names = [i.name for i in cmd.by] + [i.name for i in cmd.items]
         self.stage = Stage(events=False, cols=cols, output=names)
-
-    def flush_filters(self) -> None:
-        """Filters held back for the first stats become a WHERE after all."""
-        if self.pending:
-            self.add(f"SELECT * FROM {{prev}} WHERE {' AND '.join(self.pending)}")
-            self.pending = []
-            self.preserving = False
 
     def _has_aggregate(self, e: Any) -> bool:
         if isinstance(e, Call):
@@ -692,7 +662,6 @@ class Compiler:
         self.ctes.append("")  # the base, built last: it knows then which columns are needed
         for cmd in commands if cut is None else commands[:cut]:
             self.command(cmd)
-        self.flush_filters()
         if cut is not None:
             plan = self.pattern_plan(commands, cut, limit, table)
             out = Compiled(plan.input_sql, [], [], False, False, source=source, unmask="unmask" in used,
@@ -725,8 +694,7 @@ class Compiler:
         sql = f"WITH {ctes}\nSELECT {', '.join(sel)} FROM s{len(self.ctes) - 1} {self.order_by()} LIMIT {int(limit)}"
         k = self.matched_stage if self.matched_stage is not None else len(self.ctes) - 1
         upto = ",\n".join(f"s{i} AS ({body})" for i, body in enumerate(self.ctes[:k + 1]))
-        where = f" WHERE {self.matched_where}" if self.matched_where else ""
-        stats_sql = (f"WITH {upto}\nSELECT (SELECT count(*) FROM s0), (SELECT count(*) FROM s{k}{where}), "
+        stats_sql = (f"WITH {upto}\nSELECT (SELECT count(*) FROM s0), (SELECT count(*) FROM s{k}), "
                      "(SELECT sum(_size) FROM s0)")
         return Compiled(sql, [], columns, st.events, "stats" in used, stats_sql, source=source,
                         unmask="unmask" in used, commands=used, base_refs=refs)
