@@ -208,6 +208,13 @@ def test_visibility_errors_and_purge_limit(mamori, mamori_clock):
     with pytest.raises(ClientError) as exc:
         sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
     assert exc.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
+    sqs.send_message(QueueUrl=url, MessageBody="long")
+    long = sqs.receive_message(QueueUrl=url, VisibilityTimeout=40000)["Messages"][0]["ReceiptHandle"]
+    mamori_clock.advance(10000)
+    with pytest.raises(ClientError) as exc:  # 12 hours at most from the receive
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=long, VisibilityTimeout=40000)
+    assert exc.value.response["Error"]["Code"] == "InvalidParameterValue"
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=long, VisibilityTimeout=30000)
     sqs.purge_queue(QueueUrl=url)
     with pytest.raises(ClientError) as exc:
         sqs.purge_queue(QueueUrl=url)

@@ -373,7 +373,10 @@ class MessageOperations:
         if dlq is None:
             return None
         self.qstore.delete(doc["arn"], msg.id)
-        self.qstore.insert(StoredMessage(dlq_arn, msg.id, self.qstore.next_seq(dlq_arn), ctx.time(), msg.sent, None,
+        # a standard DLQ keeps the original enqueue time (retention counts from it), a FIFO
+        # DLQ restarts it (sqs-dead-letter-queues.html)
+        sent = ctx.time() if dlq["fifo"] else msg.sent
+        self.qstore.insert(StoredMessage(dlq_arn, msg.id, self.qstore.next_seq(dlq_arn), ctx.time(), sent, None,
                                          msg.grp, msg.receive_count, msg.first_receive, None, msg.blob, msg.key,
                                          doc["arn"]))
         return dlq_arn
@@ -445,6 +448,10 @@ class MessageOperations:
         if msg is None or msg.receipt != nonce or msg.received is None or msg.available <= now:
             raise error("MessageNotInflight", "Message does not exist or is not available for visibility timeout "
                         "change.", status=400)
+        if now + timeout > msg.received + 43200:
+            # the 12-hour limit counts from when the message was received
+            raise invalid_value("VisibilityTimeout", timeout, "Total VisibilityTimeout for the message is beyond "
+                                "the limit [43200 seconds]")
         self.qstore.set_available(doc["arn"], message_id, now + timeout)
 
     def change_message_visibility(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
