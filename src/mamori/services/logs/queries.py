@@ -188,6 +188,8 @@ class QueryOperations:
                "statistics": {"recordsMatched": 0.0, "recordsScanned": 0.0, "bytesScanned": 0.0}}
         ctx.store.put(arn, doc, kind=QUERY, account_id=ctx.account_id, region=ctx.region)
         pool = self._query_pool()
+        for done in [a for a, f in self._insights_jobs.items() if f.done()]:  # never polled again
+            self._insights_jobs.pop(done, None)
         self._insights_jobs[arn] = pool.submit(self._run_query, ctx.store, ctx.telemetry, arn, compiled, job)
         return {"queryId": query_id}
 
@@ -439,6 +441,11 @@ class QueryOperations:
         if job is not None and job.done():
             self._insights_jobs.pop(arn, None)
         doc = self._load_query(ctx, query_id)
+        if doc["status"] in ACTIVE and job is None:
+            # no worker of this process runs it: mamori restarted while it ran
+            doc["status"] = "Failed"
+            doc["error"] = "The query was interrupted by a restart of mamori."
+            ctx.store.put(arn, doc, kind=QUERY, account_id=ctx.account_id, region=ctx.region)
         status = doc["status"]
         if status == "Scheduled" and job is not None and job.running():
             status = "Running"
