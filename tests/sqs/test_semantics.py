@@ -271,7 +271,12 @@ def test_tags_and_attribute_validation(mamori):
     for attrs, code in (({"VisibilityTimeout": "43201"}, "InvalidAttributeValue"),
                         ({"Nope": "1"}, "InvalidAttributeName"),
                         ({"ContentBasedDeduplication": "true"}, "InvalidAttributeName"),
-                        ({"Policy": "{not json"}, "InvalidAttributeValue")):
+                        ({"Policy": "{not json"}, "InvalidAttributeValue"),
+                        ({"Policy": json.dumps({"Version": "2012-10-17", "Statement": [
+                            {"Effect": "Perhaps", "Principal": "*", "Action": "sqs:*", "Resource": "*"}]})},
+                         "InvalidAttributeValue"),
+                        ({"Policy": json.dumps({"Version": "2012-10-17", "Statement": [  # no Principal
+                            {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]})}, "InvalidAttributeValue")):
         with pytest.raises(ClientError) as exc:
             sqs.set_queue_attributes(QueueUrl=url, Attributes=attrs)
         assert exc.value.response["Error"]["Code"] == code, attrs

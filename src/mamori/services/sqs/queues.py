@@ -71,15 +71,26 @@ class QueueOperations:
             if name in ENUMS and value not in ENUMS[name]:
                 raise _bad_value(name)
             if name == "Policy" and value:
-                try:
-                    if not isinstance(json.loads(value), dict):
-                        raise ValueError
-                except ValueError:
-                    raise _bad_value(name) from None
+                self._check_policy(value)
         if attrs.get("RedrivePolicy"):
             self._check_redrive(ctx, attrs["RedrivePolicy"], fifo, arn)
         if attrs.get("RedriveAllowPolicy"):
             self._check_redrive_allow(attrs["RedriveAllowPolicy"])
+
+    @staticmethod
+    def _check_policy(text: str) -> None:
+        """A queue policy: a valid resource policy of at most 8,192 bytes
+        (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-policies.html)."""
+        from mamori.policy import PolicyError, PolicyKind, parse_policy
+
+        if len(text.encode()) > 8192:
+            raise error("InvalidAttributeValue", "Invalid value for the parameter Policy. Reason: Policy exceeds "
+                        "the maximum size of 8192 bytes.", status=400)
+        try:
+            parse_policy(text, PolicyKind.RESOURCE)
+        except PolicyError as exc:
+            raise error("InvalidAttributeValue", f"Invalid value for the parameter Policy. Reason: {exc.message}",
+                        status=400) from None
 
     def _check_redrive(self, ctx: RequestContext, text: str, fifo: bool, source_arn: str) -> None:
         def bad(reason: str) -> Exception:
