@@ -404,11 +404,22 @@ class QueryOperations:
                          "bytesScanned": float(scanned_bytes or 0)}
 
     def _refresh(self, ctx: RequestContext, doc: dict[str, Any]) -> dict[str, Any]:
-        """A query still active an hour after it started has timed out."""
-        if doc["status"] in ACTIVE and ctx.time() * 1000 - doc["createTime"] > TIMEOUT_SECONDS * 1000:
+        """A query still active an hour after it started has timed out; one no worker of
+        this process runs was interrupted by a restart of mamori."""
+        if doc["status"] not in ACTIVE:
+            return doc
+        arn = _query_arn(ctx, doc["queryId"])
+        if ctx.time() * 1000 - doc["createTime"] > TIMEOUT_SECONDS * 1000:
             doc["status"] = "Timeout"
-            ctx.store.put(_query_arn(ctx, doc["queryId"]), doc, kind=QUERY, account_id=ctx.account_id,
-                          region=ctx.region)
+        elif arn not in getattr(self, "_insights_jobs", {}):
+            doc = ctx.store.get(arn) or doc  # it may have finished since it was read
+            if doc["status"] not in ACTIVE:
+                return doc
+            doc["status"] = "Failed"
+            doc["error"] = "The query was interrupted by a restart of mamori."
+        else:
+            return doc
+        ctx.store.put(arn, doc, kind=QUERY, account_id=ctx.account_id, region=ctx.region)
         return doc
 
     def _expired(self, ctx: RequestContext, doc: dict[str, Any]) -> bool:
@@ -441,11 +452,6 @@ class QueryOperations:
         if job is not None and job.done():
             self._insights_jobs.pop(arn, None)
         doc = self._load_query(ctx, query_id)
-        if doc["status"] in ACTIVE and job is None:
-            # no worker of this process runs it: mamori restarted while it ran
-            doc["status"] = "Failed"
-            doc["error"] = "The query was interrupted by a restart of mamori."
-            ctx.store.put(arn, doc, kind=QUERY, account_id=ctx.account_id, region=ctx.region)
         status = doc["status"]
         if status == "Scheduled" and job is not None and job.running():
             status = "Running"
