@@ -399,3 +399,54 @@ class MetricStore:
                     self._fd = None
                 if self._tmp is not None:
                     shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+# -- what mamori's services did, for the metrics AWS publishes about them ------------------
+#
+# Read-only aggregates over data sets other modules own (the CloudTrail journal of
+# store/telemetry.py, the log events of store/logs.py), for CloudWatch's service
+# metrics (services/cloudwatch/service_metrics.py). Both take the rows added since a
+# row number (CloudTrail's seq, the log event id: both only grow, whatever the clock
+# does) and answer per minute of the rows' own times, with the newest row number seen.
+
+
+def api_call_counts(telemetry: Any, after_seq: int) -> tuple[list[tuple[str, str, str, str, float, int]], int]:
+    """([(account, region, event source, operation, minute start, calls)], newest seq)
+    for the API calls recorded (CloudTrail) after `after_seq`."""
+    telemetry.flush()
+    with telemetry.lock:
+        conn = telemetry.connection()
+        newest = int(conn.execute("SELECT coalesce(max(seq), 0) FROM cloudtrail_events").fetchone()[0])
+        if newest <= after_seq:
+            return [], after_seq
+        rows = conn.execute(
+            "SELECT account, region, event_source, event_name, floor(event_time / 60) * 60 AS minute, count(*) "
+            "FROM cloudtrail_events WHERE seq > ? AND seq <= ? AND event_name IS NOT NULL GROUP BY ALL ORDER BY ALL",
+            [after_seq, newest],
+        ).fetchall()
+    return rows, newest
+
+
+def log_ingestion(telemetry: Any, after_id: int) -> tuple[list[tuple[str, str, str, float, int, int]], int]:
+    """([(account, region, log group, minute start, events, bytes)], newest id) for the
+    log events stored after event id `after_id`, by minute of ingestion: bytes are the
+    messages' UTF-8 size (a sealed event's is its ciphertext's: AES-GCM keeps the
+    length, less the 12-byte nonce and 16-byte tag)."""
+    with telemetry.lock:
+        conn = telemetry.connection()
+        try:
+            newest = int(conn.execute("SELECT coalesce(max(id), 0) FROM log_events").fetchone()[0])
+        except Exception as exc:  # noqa: BLE001 - no Logs data set in this runtime yet
+            if "log_events" in str(exc):
+                return [], after_id
+            raise
+        if newest <= after_id:
+            return [], after_id
+        rows = conn.execute(
+            "SELECT e.account, e.region, e.log_group, floor(e.ingestion_time / 60000) * 60 AS minute, count(*), "
+            "sum(CASE WHEN e.message = '' THEN coalesce(octet_length(s.sealed) - 28, 0) ELSE strlen(e.message) END) "
+            "FROM log_events e LEFT JOIN log_events_sealed s ON s.id = e.id "
+            "WHERE e.id > ? AND e.id <= ? GROUP BY ALL ORDER BY ALL",
+            [after_id, newest],
+        ).fetchall()
+    return rows, newest

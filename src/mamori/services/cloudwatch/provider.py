@@ -12,6 +12,8 @@ all three and the provider never knows which one a call used.
     insights.py      Contributor Insights rules and managed rules (stored, not run);
                      GetInsightRuleReport and GetMetricWidgetImage refused by name
     tags.py          TagResource, UntagResource, ListTagsForResource
+    service_metrics.py  AWS/Usage CallCount and AWS/Logs IncomingLogEvents/IncomingBytes,
+                     published every minute of the clock
     alarms/          alarms, composite alarms, anomaly detectors, evaluation, actions
 
 Public methods for other services and the alarms: `record_metric_data`,
@@ -32,6 +34,7 @@ from mamori.services.cloudwatch.dashboards import DashboardOperations
 from mamori.services.cloudwatch.insights import InsightRuleOperations
 from mamori.services.cloudwatch.metric_data import MetricDataOperations
 from mamori.services.cloudwatch.metrics import MetricOperations
+from mamori.services.cloudwatch.service_metrics import ServiceMetricOperations
 from mamori.services.cloudwatch.streams import MetricStreamOperations
 from mamori.services.cloudwatch.tags import TagOperations
 
@@ -44,11 +47,12 @@ except ImportError:  # the alarms are built alongside; the metrics work without 
 
 
 class CloudWatchProvider(AlarmOperations, MetricOperations, MetricDataOperations, DashboardOperations,
-                         MetricStreamOperations, InsightRuleOperations, TagOperations, Provider):
+                         MetricStreamOperations, InsightRuleOperations, ServiceMetricOperations, TagOperations, Provider):
     service = "cloudwatch"
 
     def setup(self) -> None:
         self.arm_roll_up()
+        self.arm_service_metrics()
         parent = getattr(super(), "setup", None)
         if callable(parent):
             parent()
