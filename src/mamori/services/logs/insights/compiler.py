@@ -710,7 +710,7 @@ class Compiler:
         elif rest and rest[0].kind == "diff":
             diff, rest = rest[0].period, rest[1:]
         for c in rest:
-            if c.kind in ("pattern", "diff", "unnest", "parse", "dedup", "filterindex", "unmask"):
+            if c.kind in ("pattern", "diff", "unnest", "parse", "filterindex", "unmask"):
                 raise MalformedQuery(f"'{c.kind}' at position {c.pos} cannot follow {cmd.kind}")
         value = self.text(expr)
         self.ctes[0] = self.base(table)
