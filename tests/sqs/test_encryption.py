@@ -131,3 +131,30 @@ def test_key_usable_only_through_sqs(mamori):
     user_sqs = mamori.client("sqs", **as_user)
     user_sqs.send_message(QueueUrl=url, MessageBody="through sqs")
     assert user_sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "through sqs"
+
+
+def test_sns_delivers_to_a_kms_queue_only_when_the_key_policy_allows_sns(mamori):
+    """AWS's well-known gotcha: SNS (as sns.amazonaws.com) needs kms:GenerateDataKey and
+    kms:Decrypt on the queue's key, granted by the key policy."""
+    sqs, sns, kms = mamori.client("sqs"), mamori.client("sns"), mamori.client("kms")
+    account = mamori.account_id
+    admin = {"Sid": "admin", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+             "Action": "kms:*", "Resource": "*"}
+    allow_sns = {"Sid": "sns", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+                 "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*"}
+    topic = sns.create_topic(Name=f"kms-t-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    urls = {}
+    for label, statements in (("open", [admin, allow_sns]), ("closed", [admin])):
+        key_id = kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))[
+            "KeyMetadata"]["KeyId"]
+        url = sqs.create_queue(QueueName=f"kms-{label}-{uuid.uuid4().hex[:8]}",
+                               Attributes={"KmsMasterKeyId": key_id})["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+             "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]})})
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+        urls[label] = url
+    sns.publish(TopicArn=topic, Message="sealed news")
+    assert sqs.receive_message(QueueUrl=urls["open"])["Messages"][0]["Body"] == "sealed news"
+    assert "Messages" not in sqs.receive_message(QueueUrl=urls["closed"])
