@@ -499,9 +499,14 @@ class QueryOperations:
         start = int(request.get("nextToken") or 0) if str(request.get("nextToken") or "0").isdigit() else 0
         size = request.get("maxResults") or 1000
         page = docs[start:start + size]
+        jobs = getattr(self, "_insights_jobs", {})
+
+        def status(d: dict[str, Any]) -> str:
+            job = jobs.get(_query_arn(ctx, d["queryId"]))
+            return "Running" if d["status"] == "Scheduled" and job is not None and job.running() else d["status"]
         out: dict[str, Any] = {"queries": [
             {"queryLanguage": d.get("queryLanguage", "CWLI"), "queryId": d["queryId"], "queryString": d["queryString"],
-             "status": d["status"], "createTime": d["createTime"],
+             "status": status(d), "createTime": d["createTime"],
              **({"logGroupName": d["logGroupNames"][0]} if d["logGroupNames"] else {})}
             for d in page]}
         if start + size < len(docs):
