@@ -35,6 +35,7 @@ from mamori.services.logs.common import GROUP, group_arn, invalid, make_token, n
 from mamori.store import logs as events_store
 
 QUERY = "logs:query"
+RESULTS = "logs:query-results"  # a query's rows, apart from its doc (listing stays light)
 DEFINITION = "logs:query-definition"
 ACCOUNT_POLICY = "logs:account-policy"
 MAX_CONCURRENT = 100     # concurrent Logs Insights QL queries per account and Region
@@ -167,8 +168,10 @@ class QueryOperations:
         if compiled.unmask:
             for doc in docs:
                 ctx.authorize("logs:Unmask", group_arn(ctx, name=doc["logGroupName"]))
-        running = [d for d in ctx.store.list(QUERY, account_id=ctx.account_id, region=ctx.region)
-                   if d["status"] in ACTIVE and self._refresh(ctx, d)["status"] in ACTIVE]
+        # the queries of this account and Region a worker has not finished (a query left
+        # active by a restart reads as Failed: only this process's workers run queries)
+        prefix = _query_arn(ctx, "")
+        running = [a for a, f in getattr(self, "_insights_jobs", {}).items() if a.startswith(prefix) and not f.done()]
         if len(running) >= MAX_CONCURRENT:
             raise error("LimitExceededException", "Account maximum query concurrency limit of "
                         f"[{MAX_CONCURRENT}] reached.")
@@ -184,7 +187,7 @@ class QueryOperations:
         query_id = str(uuid.uuid4())
         arn = _query_arn(ctx, query_id)
         doc = {"queryId": query_id, "queryString": query, "status": "Scheduled", "createTime": int(now * 1000),
-               "logGroupNames": names, "queryLanguage": language, "results": [],
+               "logGroupNames": names, "queryLanguage": language,
                "statistics": {"recordsMatched": 0.0, "recordsScanned": 0.0, "bytesScanned": 0.0}}
         ctx.store.put(arn, doc, kind=QUERY, account_id=ctx.account_id, region=ctx.region)
         pool = self._query_pool()
@@ -311,7 +314,7 @@ class QueryOperations:
             doc = store.get(arn)
             if doc is None or doc["status"] not in ACTIVE:
                 return  # stopped meanwhile
-            doc["results"] = results
+            store.put(arn + "/results", {"rows": results}, kind=RESULTS, account_id=account, region=region)
             doc["statistics"] = stats
             doc["status"] = "Complete"
         except Exception as exc:  # a query error is the query's Failed status, never a crash
@@ -426,6 +429,7 @@ class QueryOperations:
         """Results are retrievable for 7 days; then the query is gone."""
         if ctx.time() * 1000 - doc["createTime"] > KEEP_SECONDS * 1000:
             ctx.store.delete(_query_arn(ctx, doc["queryId"]))
+            ctx.store.delete(_query_arn(ctx, doc["queryId"]) + "/results")
             return True
         return False
 
@@ -455,7 +459,8 @@ class QueryOperations:
         status = doc["status"]
         if status == "Scheduled" and job is not None and job.running():
             status = "Running"
-        rows = doc["results"]
+        stored = ctx.store.get(arn + "/results") if status == "Complete" else None
+        rows = stored["rows"] if stored else doc.get("results", [])
         size = request.get("maxItems") or PAGE
         offset = 0
         if request.get("nextToken"):
