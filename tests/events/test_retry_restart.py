@@ -171,3 +171,27 @@ def test_http_call_in_flight_at_a_crash_is_made_again(tmp_path):
     finally:
         server.stop()
         endpoint.close()
+
+
+def test_reset_forgets_pending_retries():
+    from mamori.testing.plugin import MamoriServer
+
+    endpoint = Endpoint()
+    endpoint.statuses = [500] * 10
+    server = MamoriServer.start()
+    try:
+        server.admin("POST", "clock", {"action": "freeze"})
+        events, sqs = server.client("events"), server.client("sqs")
+        _, dlq_arn = _queue_for_events(sqs, "dlq")
+        source, _, _ = _failing_destination(events, endpoint.url + "/gone", {}, dlq_arn)
+        events.put_events(Entries=[{"Source": source, "DetailType": "T", "Detail": "{}"}])
+        endpoint.wait("/gone", 1)
+        _wait_for(lambda: [d for d in _pending(server) if d["attempt"] == 1], "the stored retry")
+        server.admin("POST", "reset")
+        assert _pending(server) == []
+        server.admin("POST", "clock", {"action": "freeze"})
+        server.admin("POST", "clock", {"action": "advance", "duration": 3600})
+        assert len(endpoint.wait("/gone", 2, timeout=1)) == 1  # the armed retry was cancelled
+    finally:
+        server.stop()
+        endpoint.close()

@@ -314,6 +314,10 @@ class TokenCache:
         with self._lock:
             self._tokens.pop(key, None)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
 
 def _oauth_token(auth: dict[str, Any]) -> tuple[str, float]:
     """A new access token from the authorization endpoint and its lifetime in seconds

@@ -147,6 +147,7 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, PartnersMi
     def reset(self) -> None:
         self.router.cancel_all_schedules()
         self.router.deliverer.cancel_retries()
+        self.router.tokens.clear()
         self.router.changed()
 
     # -- buses ---------------------------------------------------------------------------
