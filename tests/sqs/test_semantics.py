@@ -151,6 +151,9 @@ def test_digests_attributes_and_system_attributes(mamori):
     assert first["Body"] == "body ✓\r\n\t" and first["MessageAttributes"]["b"]["BinaryValue"] == bytes(range(256))
     assert first["Attributes"]["AWSTraceHeader"].startswith("Root=1-")
     assert first["Attributes"]["SenderId"] == mamori.account_id
+    with pytest.raises(ClientError) as exc:
+        sqs.receive_message(QueueUrl=url, AttributeNames=["NoSuchAttribute"])
+    assert exc.value.response["Error"]["Code"] == "InvalidAttributeName"
     only = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["s"], VisibilityTimeout=0)
     assert only.get("Messages", [{}])[0].get("MessageAttributes", {}).keys() <= {"s", "k"}
 

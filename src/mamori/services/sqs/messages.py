@@ -263,6 +263,9 @@ class MessageOperations:
         visibility = request.get("VisibilityTimeout")
         if visibility is not None and not 0 <= visibility <= 43200:
             raise invalid_value("VisibilityTimeout", visibility, "Must be between 0 and 43200, if provided.")
+        for name in request.get("AttributeNames") or []:
+            if name not in _SYSTEM_NAMES and name not in ("All", "SqsManagedSseEnabled"):
+                raise error("InvalidAttributeName", f"Unknown Attribute {name}.", status=400)
         if wait is None:
             wait = int(doc["attributes"].get("ReceiveMessageWaitTimeSeconds") or 0)
         got = self._receive(ctx, doc, request)
