@@ -240,3 +240,27 @@ def test_too_many_log_groups(loaded):
         loaded["logs"].start_query(logGroupNames=[f"/g{i}" for i in range(51)], startTime=loaded["start"],
                                    endTime=loaded["end"], queryString="stats count(*)")
     assert code(exc) == "InvalidParameterException"
+
+
+def test_diff_previous_day_compares_the_same_hours(mamori):
+    logs = mamori.client("logs")
+    name = f"/diffday-{uuid.uuid4().hex[:6]}"
+    now = now_ms(mamori)
+    start, end = now // 1000 - 600, now // 1000
+    day = 86_400_000
+    cur_start = start * 1000
+    events = [(cur_start - day + 5000 + i, f"job {i} done") for i in range(3)]     # same hour, a day earlier
+    events += [(cur_start - day // 2 + i, f"job {i} done") for i in range(5)]      # between: in neither window
+    events += [(cur_start + 5000 + i, f"job {i} done") for i in range(4)]          # now
+    logs.create_log_group(logGroupName=name)
+    logs.create_log_stream(logGroupName=name, logStreamName="s")
+    for batch in (events[:3], events[3:8], events[8:]):  # a batch spans at most 24 hours
+        logs.put_log_events(logGroupName=name, logStreamName="s",
+                            logEvents=[{"timestamp": t, "message": m} for t, m in batch])
+    qid, rows = query(logs, "diff previousDay", start, end, logGroupName=name)
+    assert rows == [{"@pattern": "job <*> done", "@sampleCount": "4", "@previousSampleCount": "3",
+                     "@changeInSampleCount": "1", "@severityLabel": "Unknown"}]
+    assert logs.get_query_results(queryId=qid)["statistics"]["recordsScanned"] == 7
+    _, rows = query(logs, "diff", start, end, logGroupName=name)  # the 10 minutes before: nothing
+    assert rows == [{"@pattern": "job <*> done", "@sampleCount": "4", "@previousSampleCount": "0",
+                     "@changeInSampleCount": "4", "@severityLabel": "Unknown"}]

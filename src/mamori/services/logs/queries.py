@@ -84,16 +84,17 @@ def _months_back(ms: int) -> int:
     return int(t.replace(year=year, month=month, day=day).timestamp() * 1000)
 
 
-def _previous_window(start_ms: int, end_ms: int, period: str) -> int:
-    """Start of the comparison window of `diff` (its end is the current start).
+def _previous_window(start_ms: int, end_ms: int, period: str) -> tuple[int, int]:
+    """The comparison window of `diff` (inclusive bounds, ms): the period of equal length
+    just before, or the same times a day, a week or a calendar month earlier.
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Diff.html"""
     if period == "previousDay":
-        return start_ms - 86_400_000
+        return start_ms - 86_400_000, end_ms - 86_400_000
     if period == "previousWeek":
-        return start_ms - 7 * 86_400_000
+        return start_ms - 7 * 86_400_000, end_ms - 7 * 86_400_000
     if period == "previousMonth":
-        return _months_back(start_ms)
-    return start_ms - (end_ms - start_ms + 1)
+        return _months_back(start_ms), _months_back(end_ms)
+    return start_ms - (end_ms - start_ms + 1), start_ms - 1
 
 
 class QueryOperations:
@@ -176,11 +177,12 @@ class QueryOperations:
             raise error("LimitExceededException", "Account maximum query concurrency limit of "
                         f"[{MAX_CONCURRENT}] reached.")
         start_ms, end_ms = int(start) * 1000, int(end) * 1000 + 999
-        read_from = start_ms
+        read_from, previous = start_ms, (-1, -1)
         if compiled.pattern is not None and compiled.pattern.diff is not None:
-            read_from = _previous_window(start_ms, end_ms, compiled.pattern.diff)
+            previous = _previous_window(start_ms, end_ms, compiled.pattern.diff)
+            read_from = min(start_ms, previous[0])
         job = {"account": ctx.account_id, "region": ctx.region, "groups": names, "start": start_ms,
-               "end": end_ms, "read_from": read_from,
+               "end": end_ms, "read_from": read_from, "previous": previous,
                "masks": {} if compiled.unmask else {d["logGroupName"]: d["_dataProtection"] for d in docs
                                                     if d.get("_dataProtection")},
                "keys": self._sealed_keys(ctx, docs, read_from, end_ms)}
@@ -380,13 +382,22 @@ class QueryOperations:
         plan = compiled.pattern
         start, end = job["start"], job["end"]
         bin_ms = max(1000, -(-(end - start + 1) // 10))
+        prev_start, prev_end = job["previous"]
         sql = (plan.input_sql.replace("$bin_start", str(int(start))).replace("$bin_ms", str(int(bin_ms)))
-               .replace("$cur_start", str(int(start))))
-        rows = cur.execute(sql, self._params(job, job["read_from"])).fetchall()
+               .replace("$cur_start", str(int(start))).replace("$prev_start", str(int(prev_start)))
+               .replace("$prev_end", str(int(prev_end))))
+        found = cur.execute(sql, self._params(job, job["read_from"])).fetchall()
+        # both windows are scanned (AWS: a comparison costs a query over the combined range)
         scanned, scanned_bytes = cur.execute(
             "SELECT count(*), sum(size) FROM log_events WHERE account = ? AND region = ? AND "
-            "list_contains(?::VARCHAR[], log_group) AND ts >= ? AND ts <= ?",
-            self._params(job, job["read_from"])).fetchone()
+            "list_contains(?::VARCHAR[], log_group) AND ts >= ? AND ts <= ? AND (ts >= ? OR ts BETWEEN ? AND ?)",
+            self._params(job, job["read_from"]) + [start, prev_start, prev_end]).fetchone()
+        rows = []  # (value, bin, in the current window, events, first ts, first id)
+        for v, b, is_cur, is_prev, n, ts, event_id in found:
+            if is_cur:
+                rows.append((v, b, True, n, ts, event_id))
+            if is_prev:
+                rows.append((v, b, False, n, ts, event_id))
         matched = sum(int(r[3]) for r in rows if r[2])
         if plan.diff is None:
             table = clusters.pattern_rows(rows, start, bin_ms)

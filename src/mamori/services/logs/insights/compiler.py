@@ -104,7 +104,7 @@ class Stage:
 @dataclass
 class PatternPlan:
     """`pattern`/`diff`: the SQL of their input, and what runs on their rows."""
-    input_sql: str        # rows (value, time bin, is current window, count, first ts, first id)
+    input_sql: str        # rows (value, time bin, in current window, in previous, count, first ts, first id)
     post: "Compiled"      # the commands after them, over the temporary table _patterns
     diff: str | None      # None for pattern; "" / previousDay / previousWeek / previousMonth
 
@@ -717,9 +717,10 @@ class Compiler:
         ctes = ",\n".join(f"s{i} AS ({body})" for i, body in enumerate(self.ctes))
         last = f"s{len(self.ctes) - 1}"
         # one row per distinct (value, time bin, window): clusters.py works on distinct values
-        input_sql = (f"WITH {ctes}\nSELECT v, _bin, _cur, count(*), min(_ts), min(_id) FROM "
+        input_sql = (f"WITH {ctes}\nSELECT v, _bin, _cur, _prev, count(*), min(_ts), min(_id) FROM "
                      f"(SELECT {value} AS v, _ts, _id, CAST(floor((_ts - $bin_start) / $bin_ms) AS BIGINT) AS _bin, "
-                     f"_ts >= $cur_start AS _cur FROM {last}) WHERE v IS NOT NULL GROUP BY ALL")
+                     f"_ts >= $cur_start AS _cur, _ts BETWEEN $prev_start AND $prev_end AS _prev FROM {last}) "
+                     "WHERE v IS NOT NULL AND (_cur OR _prev) GROUP BY ALL")
         post = Compiler()
         post.first = None
         cols = dict(DIFF_COLUMNS if diff is not None else PATTERN_COLUMNS)
