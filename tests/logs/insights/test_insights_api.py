@@ -146,3 +146,13 @@ def test_query_definitions(loaded):
     with pytest.raises(ClientError) as exc:
         logs.delete_query_definition(queryDefinitionId=def_id)
     assert code(exc) == "ResourceNotFoundException"
+
+
+def test_limit_parameter_range(loaded):
+    logs = loaded["logs"]
+    with pytest.raises(ClientError) as exc:
+        logs.start_query(logGroupName=loaded["group"], startTime=loaded["start"], endTime=loaded["end"],
+                         queryString="stats count(*)", limit=100_001)
+    assert "less than or equal to 100000" in exc.value.response["Error"]["Message"]
+    _, out = run_query(logs, [loaded["group"]], "display @message", loaded["start"], loaded["end"], limit=100_000)
+    assert out["status"] == "Complete" and len(out["results"]) == len(loaded["events"])
