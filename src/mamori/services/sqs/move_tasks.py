@@ -11,8 +11,8 @@ queue, at a rate, on the mamori clock.
 
 A task moves the messages that were in the queue when it started (ApproximateNumberOf
 MessagesToMove), a second's worth per second of clock time: a scheduler job ticks each
-second (and catches up when the clock is advanced). Messages in flight in the source
-are left until they are visible again. A destination that no longer exists fails the
+second while a task runs (and catches up when the clock is advanced). Messages in flight
+in the source are left until they are visible again. A destination that no longer exists fails the
 task (FAILED, FailureReason). Tasks are kept in the queue store, so they survive a restart.
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_StartMessageMoveTask.html
 """
@@ -95,6 +95,7 @@ class MoveTaskOperations:
         if rate is not None:
             task["MaxNumberOfMessagesPerSecond"] = rate
         self.qstore.put_task(handle, source["arn"], "RUNNING", now, task)
+        self.arm_move_tasks()
         return {"TaskHandle": handle}
 
     def list_message_move_tasks(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -135,9 +136,30 @@ class MoveTaskOperations:
 
     # -- the scheduler's tick -----------------------------------------------------------
 
+    def arm_move_tasks(self) -> None:
+        """Tick each second of clock time while some task runs (only then: a clock advanced
+        by days would otherwise run an idle job for every second of it)."""
+        with self._move_lock:
+            if self._move_job is not None:
+                return
+        # registered outside our lock: the scheduler holds its own lock while jobs run
+        job = self.runtime.scheduler.every(1.0, self.run_move_tasks, "sqs-message-move-tasks")
+        with self._move_lock:
+            if self._move_job is None:
+                self._move_job = job
+                return
+        self.runtime.scheduler.cancel(job)
+
     def run_move_tasks(self, due: float) -> None:
         """Move one second's worth of messages for every running task."""
-        for task in self.qstore.tasks(status="RUNNING"):
+        with self._move_lock:
+            running = self.qstore.tasks(status="RUNNING")
+            if not running:
+                if self._move_job is not None:
+                    self.runtime.scheduler.cancel(self._move_job)
+                    self._move_job = None
+                return
+        for task in running:
             self._advance_task(task, due)
 
     def _advance_task(self, task: dict[str, Any], now: float) -> None:

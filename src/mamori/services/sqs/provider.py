@@ -20,6 +20,8 @@ with the query traits SQS had before it moved to JSON (protocol/patches/sqs.quer
 
 from __future__ import annotations
 
+import threading
+
 from mamori.services.base import Provider
 from mamori.services.sqs.common import QueueAccess
 from mamori.services.sqs.encryption import Sealer
@@ -39,11 +41,14 @@ class SqsProvider(QueueOperations, MessageOperations, MoveTaskOperations, QueueA
         self.qstore = QueueStore.open(runtime.data_dir)
         self.sealer = Sealer(runtime)
         self.waiters = Waiters()
+        self._move_lock = threading.RLock()
+        self._move_job = None
 
     def setup(self) -> None:
         # A clock change may make messages visible or end a long poll.
         self.runtime.clock.on_change(self.waiters.notify_all)
-        self.runtime.scheduler.every(1.0, self.run_move_tasks, "sqs-message-move-tasks")
+        if self.qstore.tasks(status="RUNNING", limit=1):  # tasks running before a restart go on
+            self.arm_move_tasks()
 
     def reset(self) -> None:
         self.qstore.reset()
