@@ -497,9 +497,12 @@ class Compiler:
                 self.matched_col, self.carry = True, ["_matched"]
             self.add(f"SELECT * FROM {{prev}} {self.order_by()} LIMIT {cmd.number}")
         elif cmd.kind == "dedup":
-            parts = ", ".join(self.field(n)[0] for n in cmd.items)
-            self.add(f"SELECT * FROM {{prev}} QUALIFY row_number() OVER (PARTITION BY {parts} "
-                     f"{self.order_by()}) = 1")
+            # events with a null in any of the fields are all kept
+            # https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Dedup.html
+            fields = [self.field(n)[0] for n in cmd.items]
+            nulls = " OR ".join(f"{f} IS NULL" for f in fields)
+            self.add(f"SELECT * FROM {{prev}} QUALIFY ({nulls}) OR row_number() OVER (PARTITION BY "
+                     f"{', '.join(fields)} {self.order_by()}) = 1")
         elif cmd.kind == "stats":
             self.stats(cmd)
         elif cmd.kind == "unmask":
