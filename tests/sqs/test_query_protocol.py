@@ -134,3 +134,37 @@ def test_query_request_posted_to_the_queue_url_without_queue_url_parameter(mamor
     assert _xml(got).findtext("q:ReceiveMessageResult/q:Message/q:Body", namespaces=NS) == "by path"
     missing = _query(mamori, {"Action": "SendMessage", "MessageBody": "x"}, path=f"/{mamori.account_id}/nope-{name}")
     assert _xml(missing).findtext("q:Error/q:Code", namespaces=NS) == "AWS.SimpleQueueService.NonExistentQueue"
+
+
+@pytest.mark.skipif(not os.path.exists(OLD_MODEL), reason="no query-protocol SQS model on this machine")
+def test_query_wire_names_match_the_last_query_model():
+    """The wire names derived by rule (patches/sqs.query.json) are the ones SQS's last
+    query-protocol model carried, for every shape both models have."""
+    import json
+
+    from mamori.protocol.model import protocol_model
+
+    old = json.load(open(OLD_MODEL))
+    ours = protocol_model("sqs", "query")
+    checked = 0
+    for name, shape in old["shapes"].items():
+        if name not in ours.shape_names:
+            continue
+        mine = ours._shape_resolver.get_shape_by_name(name)
+        for part in ("member", "key", "value"):
+            if part in shape:
+                assert getattr(mine, part).serialization.get("name") == shape[part].get("locationName"), (name, part)
+                checked += 1
+        for member, ref in shape.get("members", {}).items():
+            got = mine.members[member].serialization
+            # a member's wire name: its own locationName, else its shape's (botocore merges them)
+            expected = ref.get("locationName") or old["shapes"][ref["shape"]].get("locationName")
+            assert got.get("name") == expected, (name, member)
+            checked += 1
+        assert bool(mine.serialization.get("flattened")) == bool(shape.get("flattened")), name
+    for op_name, op in old["operations"].items():
+        if "output" in op:
+            assert ours.operation_model(op_name).output_shape.serialization.get("resultWrapper") == \
+                op["output"].get("resultWrapper")
+            checked += 1
+    assert checked > 100
