@@ -133,3 +133,32 @@ def test_partner_operations_need_permissions(mamori):
         client.put_partner_events(Entries=[{"Source": "aws.partner/example.com/p/x", "DetailType": "d",
                                             "Detail": "{}"}])
     assert code_of(info) == "AccessDeniedException"
+
+
+def test_pending_source_expires_after_two_weeks():
+    """A source nobody matches (or one deactivated) is deleted after two weeks in
+    PENDING (API_DeactivateEventSource.html); a dedicated server, as the clock moves
+    15 days."""
+    from mamori.testing.plugin import MamoriServer
+
+    server = MamoriServer.start()
+    try:
+        server.admin("POST", "clock", {"action": "freeze"})
+        events = server.client("events")
+        name = "aws.partner/example.com/expiry/orders"
+        events.create_partner_event_source(Name=name, Account=server.account_id)
+        pending = events.describe_event_source(Name=name)
+        assert pending["State"] == "PENDING"
+        assert (pending["ExpirationTime"] - pending["CreationTime"]).total_seconds() == 14 * 86400
+        server.admin("POST", "clock", {"action": "advance", "duration": "13d"})
+        assert events.describe_event_source(Name=name)["State"] == "PENDING"
+        server.admin("POST", "clock", {"action": "advance", "duration": "2d"})
+        assert events.describe_event_source(Name=name)["State"] == "DELETED"
+        with pytest.raises(ClientError) as info:
+            events.create_event_bus(Name=name, EventSourceName=name)
+        assert code_of(info) == "ResourceNotFoundException"
+        # the partner may offer it again once it is gone
+        events.create_partner_event_source(Name=name, Account=server.account_id)
+        assert events.describe_event_source(Name=name)["State"] == "PENDING"
+    finally:
+        server.stop()
