@@ -57,7 +57,9 @@ def test_rule_over_three_alarms(mamori, cw):
         AlarmName=top, AlarmTypes=["CompositeAlarm"], HistoryItemType="StateUpdate", ScanBy="TimestampAscending")["AlarmHistoryItems"]]
     assert summaries == ["Alarm updated from INSUFFICIENT_DATA to OK", "Alarm updated from OK to ALARM",
                          "Alarm updated from ALARM to OK", "Alarm updated from OK to ALARM", "Alarm updated from ALARM to OK"]
-    actions = cw.describe_alarm_history(AlarmName=top, HistoryItemType="Action")["AlarmHistoryItems"]
+    # without AlarmTypes only metric alarms' history comes back (API_DescribeAlarmHistory.html)
+    assert cw.describe_alarm_history(AlarmName=top, HistoryItemType="Action")["AlarmHistoryItems"] == []
+    actions = cw.describe_alarm_history(AlarmName=top, AlarmTypes=["CompositeAlarm"], HistoryItemType="Action")["AlarmHistoryItems"]
     assert len(actions) == 2 and all(topic in i["HistorySummary"] for i in actions)
     msg = json.loads(json.loads(actions[0]["HistoryData"])["publishedMessage"])
     assert msg["AlarmRule"].startswith("ALARM(") and msg["NewStateValue"] == "ALARM"
@@ -84,7 +86,7 @@ def test_suppressor_suppresses_actions(mamori, mamori_clock, cw):
     assert alarm["ActionsSuppressor"].endswith(f":alarm:{maint}") and alarm["ActionsSuppressorWaitPeriod"] == 120
 
     def actions():
-        return cw.describe_alarm_history(AlarmName=top, HistoryItemType="Action")["AlarmHistoryItems"]
+        return cw.describe_alarm_history(AlarmName=top, AlarmTypes=["CompositeAlarm"], HistoryItemType="Action")["AlarmHistoryItems"]
 
     def set_(name, value):
         cw.set_alarm_state(AlarmName=name, StateValue=value, StateReason="test")

@@ -426,7 +426,9 @@ class AlarmOperations(MuteRuleOperations):
             items = [i for i in items if i["AlarmName"] == request["AlarmName"]]
         if request.get("AlarmContributorId"):
             items = []
-        types = request.get("AlarmTypes") or ["MetricAlarm", "CompositeAlarm"]
+        # "If you omit this parameter, only metric alarms are returned."
+        # (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarmHistory.html)
+        types = request.get("AlarmTypes") or ["MetricAlarm"]
         items = [i for i in items if i["AlarmType"] in types and (not kind or i["HistoryItemType"] == kind)]
         if request.get("StartDate") is not None:
             items = [i for i in items if i["Timestamp"] >= epoch(request["StartDate"])]
