@@ -33,6 +33,7 @@ def code(exc) -> str:
     ("stats level", "is not an aggregate function"),
     ("fields count(*)", "can only be used in stats"),
     ("parse @message '* *' as a", "2 '*' but 1 names"),
+    ("dedup level | stats count(*)", "'stats' at position 14: the only command that can follow dedup is limit"),
     ("limit 0", "between 1 and 100000"),
     ("limit 100001", "between 1 and 100000"),
     ("stats count(*) as c | display level", "not available after stats"),

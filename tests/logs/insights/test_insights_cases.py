@@ -46,6 +46,19 @@ def dedup(events, *names):
     return out
 
 
+def dedup_keep_nulls(events, *names):
+    """dedup as the docs describe it: events with a null in any field are all kept."""
+    seen, out = set(), []
+    for e in events:
+        k = tuple(e.get(n) for n in names)
+        if None in k:
+            out.append(e)
+        elif k not in seen:
+            seen.add(k)
+            out.append(e)
+    return out
+
+
 def subnet(value, cidr) -> str:
     """isIpInSubnet written with the ipaddress module: '1' / '0' as the engine shows booleans."""
     try:
@@ -93,7 +106,8 @@ def test_insights_case(loaded, case):
     env = {"E": E, "S": lambda s: [e for e in E if e.stream == s], "rows": rows, "recent": recent, "by": by,
            "dedup": dedup, "n": num_text, "T": ts_text, "default": lambda evs: rows(evs, "@timestamp", "@message"),
            "BASE": loaded["base"], "re": re, "math": math, "statistics": statistics,
-           "ipaddress": ipaddress, "json": json, "subnet": subnet, "patterns": patterns}
+           "ipaddress": ipaddress, "json": json, "subnet": subnet, "patterns": patterns,
+           "dedup_keep_nulls": dedup_keep_nulls}
     expected = eval(case["expect"], env)  # noqa: S307 - our own data file
     query = case["query"].replace("{base}", str(loaded["base"]))
     _, out = run_query(loaded["logs"], [loaded["group"]], query, loaded["start"], loaded["end"])

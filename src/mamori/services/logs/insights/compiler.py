@@ -663,6 +663,13 @@ class Compiler:
         source = commands[0].source if commands[0].kind == "source" else None
         cut = next((i for i, c in enumerate(commands) if c.kind in ("pattern", "diff")), None)
         self.ctes.append("")  # the base, built last: it knows then which columns are needed
+        for i, cmd in enumerate(commands):
+            if cmd.kind == "dedup":
+                later = next((c for c in commands[i + 1:] if c.kind != "limit"), None)
+                if later is not None:
+                    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Dedup.html
+                    raise MalformedQuery(f"'{later.kind}' at position {later.pos}: the only command that can "
+                                         "follow dedup is limit")
         for cmd in commands if cut is None else commands[:cut]:
             self.command(cmd)
         if cut is not None:
