@@ -14,7 +14,9 @@ events always give the same patterns:
    (or both variable there) and at least half of its word tokens equal to the cluster's
    template (a variable token equals a variable position); the template then turns every position that differs into a variable.
    Otherwise the value starts a new cluster.
-4. `@pattern` is the template with each variable token shown as `<*>`; `@sampleCount` the
+4. `@pattern` is the template with each variable token shown as `<*>` (as the pattern page
+   shows it; its newer revision shows inferred names such as `<Token-1>` instead: mamori
+   gives those names in `@tokens`, as inferredTokenName); `@sampleCount` the
    events of the cluster, `@ratio` their share of all input events; `@severityLabel`
    Error / Warning / Info / Debug from the first level word among the template's constant
    tokens (ERROR, WARN, INFO, DEBUG and their usual spellings), Unknown when there is none;
