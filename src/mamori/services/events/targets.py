@@ -201,9 +201,9 @@ class Deliverer:
             else:
                 self._schedule_retry(rule, target, event, hops, attempt + 1, first_try, due, pending_id)
                 return
-        self._forget(rule, pending_id)
         metrics.count(self.runtime, rule, "Invocations", "FailedInvocations")
         self._dead_letter(rule, target, event, failure, attempt, exhausted)
+        self._forget(rule, pending_id)  # after the DLQ has it: a crash in between sends it again
 
     def _schedule_retry(self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any],
                         hops: tuple[str, ...], attempt: int, first_try: float, due: float,
