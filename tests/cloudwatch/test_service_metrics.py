@@ -100,3 +100,26 @@ def test_metric_filter_publishes_into_cloudwatch(mamori, mamori_clock, cw_json):
     logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=[
         {"timestamp": ts, "message": "ERROR one"}, {"timestamp": ts, "message": "fine"}, {"timestamp": ts, "message": "ERROR two"}])
     assert _sum(cw, namespace, "Errors", [], minute)[0] == 2.0
+
+
+def test_seconds_until_key_material_expiration(mamori, mamori_clock, cw_json):
+    import os
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    cw, kms = cw_json, mamori.client("kms")
+    minute = _freeze_in_minute(mamori_clock)
+    key = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    params = kms.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
+    public = serialization.load_der_public_key(params["PublicKey"])
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    kms.import_key_material(KeyId=key, ImportToken=params["ImportToken"], EncryptedKeyMaterial=public.encrypt(os.urandom(32), oaep),
+                            ValidTo=datetime.fromtimestamp(minute + 5 + 86400, timezone.utc))
+    mamori_clock.advance(60)  # the job at minute + 60 reports the minute that ended
+    out = cw.get_metric_statistics(Namespace="AWS/KMS", MetricName="SecondsUntilKeyMaterialExpiration",
+                                   Dimensions=[{"Name": "KeyId", "Value": key}],
+                                   StartTime=datetime.fromtimestamp(minute, timezone.utc),
+                                   EndTime=datetime.fromtimestamp(minute + 60, timezone.utc), Period=60, Statistics=["Minimum"])
+    [point] = out["Datapoints"]
+    assert point["Minimum"] == 86400.0 - 60 and point["Unit"] == "Seconds"

@@ -7,6 +7,11 @@ mamori clock.
     AWS/Logs IncomingLogEvents       log events ingested, per log group (LogGroupName) and
     AWS/Logs IncomingBytes           for the account (no dimension); IncomingBytes in Bytes
       (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CloudWatch-Logs-Monitoring-CloudWatch-Metrics.html)
+    AWS/KMS SecondsUntilKeyMaterialExpiration   per KeyId, for KMS keys whose imported
+      key material expires (ValidTo), in Seconds
+      (https://docs.aws.amazon.com/kms/latest/developerguide/monitoring-cloudwatch.html); read
+      from the KMS keys' documents in the resource store (kind "kms-key"), which have no
+      cross-account list operation to go through
 
 Other services publish their own metrics through `record_metric_data` as things happen
 (AWS/Events, AWS/SNS, Logs metric filters); these two are counted afterwards from what
@@ -33,6 +38,7 @@ log = logging.getLogger("mamori.cloudwatch")
 KIND = "cloudwatch:service-metrics"
 WATERMARK = "mamori:cloudwatch:service-metrics"
 EVERY = 60
+KMS_KEY_KIND = "kms-key"
 # The Service dimension by the event source's host (CloudWatch's own is "monitoring").
 SERVICE_NAMES = {
     "monitoring": "CloudWatch", "logs": "Logs", "kms": "KMS", "sqs": "SQS", "sns": "SNS", "events": "Events",
@@ -57,6 +63,7 @@ class ServiceMetricOperations:
             self._publish_calls(rows)
             rows, mark["logs"] = log_ingestion(self.runtime.telemetry, int(mark["logs"]))
             self._publish_ingestion(rows)
+            self._publish_key_expiry(due)
         except Exception:  # noqa: BLE001 - metrics must never stop the scheduler
             log.exception("could not publish the service metrics due at %s", due)
         self.runtime.store.put(WATERMARK, mark, kind=KIND, account_id="")
@@ -91,3 +98,21 @@ class ServiceMetricOperations:
                 {"MetricName": "IncomingBytes", "Timestamp": minute, "Value": float(size), "Unit": "Bytes"}]
         for (account, region), data in batches.items():
             self.record_metric_data(account, region, "AWS/Logs", data)
+
+    def _publish_key_expiry(self, due: float) -> None:
+        now = self.runtime.clock.time()
+        batches: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for doc in self.runtime.store.list(KMS_KEY_KIND):
+            meta = doc.get("KeyMetadata") or {}
+            valid_to = meta.get("ValidTo")
+            if not valid_to or meta.get("KeyState") == "PendingImport" or float(valid_to) <= now:
+                continue
+            region = (meta.get("Arn") or "").split(":")[3:4]
+            if not region:
+                continue
+            batches.setdefault((meta.get("AWSAccountId", ""), region[0]), []).append({
+                "MetricName": "SecondsUntilKeyMaterialExpiration", "Dimensions": [{"Name": "KeyId", "Value": meta["KeyId"]}],
+                "Timestamp": due - EVERY, "Value": float(valid_to) - now, "Unit": "Seconds"})
+        for (account, region), data in batches.items():
+            self.record_metric_data(account, region, "AWS/KMS", data)
+
