@@ -264,3 +264,21 @@ def test_diff_previous_day_compares_the_same_hours(mamori):
     _, rows = query(logs, "diff", start, end, logGroupName=name)  # the 10 minutes before: nothing
     assert rows == [{"@pattern": "job <*> done", "@sampleCount": "4", "@previousSampleCount": "0",
                      "@changeInSampleCount": "4", "@severityLabel": "Unknown"}]
+
+
+def test_stop_query_cancels(loaded):
+    logs = loaded["logs"]
+    qids = [logs.start_query(logGroupName=loaded["group"], startTime=loaded["start"], endTime=loaded["end"],
+                             queryString="fields jsonParse(@message) as j | unnest j.tags into t | "
+                                         "stats count(*) by t, @logStream")["queryId"] for _ in range(6)]
+    stopped = []
+    for qid in qids:
+        try:
+            assert logs.stop_query(queryId=qid)["success"] is True
+            stopped.append(qid)
+        except ClientError as exc:  # it finished first
+            assert exc.response["Error"]["Code"] == "InvalidParameterException"
+            assert "is not running" in exc.response["Error"]["Message"]
+    for qid in qids:
+        status = logs.get_query_results(queryId=qid)["status"]
+        assert status == ("Cancelled" if qid in stopped else "Complete")

@@ -106,6 +106,7 @@ class QueryOperations:
             from concurrent.futures import ThreadPoolExecutor
             pool = self._insights_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="logs-insights")
             self._insights_jobs: dict[str, Any] = {}
+            self._insights_cursors: dict[str, Any] = {}
         return pool
 
     # -- StartQuery ----------------------------------------------------------------------
@@ -305,6 +306,7 @@ class QueryOperations:
         try:
             events_store.ensure(telemetry)
             cur = telemetry.cursor()
+            self._insights_cursors[arn] = cur  # StopQuery interrupts it
             try:
                 self._prepare(cur, job)
                 if compiled.pattern is not None:
@@ -312,6 +314,7 @@ class QueryOperations:
                 else:
                     results, stats = self._run_sql(cur, compiled, job)
             finally:
+                self._insights_cursors.pop(arn, None)
                 cur.close()
             doc = store.get(arn)
             if doc is None or doc["status"] not in ACTIVE:
@@ -460,10 +463,9 @@ class QueryOperations:
             ctx.authorize("logs:GetQueryResults", group_arn(ctx, name=name))
         job = getattr(self, "_insights_jobs", {}).get(arn)
         if doc is not None and doc["status"] in ACTIVE and job is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job)), WAIT_SECONDS)
-            except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - the doc says how it ended
-                pass
+            # asyncio.wait neither raises for a job that failed or was cancelled nor cancels it
+            # on timeout: the doc says how it ended
+            await asyncio.wait({asyncio.wrap_future(job)}, timeout=WAIT_SECONDS)
         if job is not None and job.done():
             self._insights_jobs.pop(arn, None)
         doc = self._load_query(ctx, query_id)
@@ -497,7 +499,16 @@ class QueryOperations:
         if doc["status"] not in ACTIVE:
             raise invalid(f"Query {query_id} is not running (status {doc['status']})")
         doc["status"] = "Cancelled"
-        ctx.store.put(_query_arn(ctx, query_id), doc, kind=QUERY, account_id=ctx.account_id, region=ctx.region)
+        arn = _query_arn(ctx, query_id)
+        ctx.store.put(arn, doc, kind=QUERY, account_id=ctx.account_id, region=ctx.region)
+        job = getattr(self, "_insights_jobs", {}).get(arn)
+        if job is not None and not job.cancel():  # not started yet: it never will
+            cur = self._insights_cursors.get(arn)
+            if cur is not None:
+                try:
+                    cur.interrupt()  # a running statement stops at once
+                except Exception:  # noqa: BLE001 - already finished or closed
+                    pass
         return {"success": True}
 
     def describe_queries(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
