@@ -119,3 +119,14 @@ def test_get_caller_identity_needs_no_permission(mamori, user):
                         PolicyDocument=doc({"Effect": "Deny", "Action": "*", "Resource": "*"}))
     # "you can still perform this operation" even with an explicit deny
     assert user.client("sts").get_caller_identity()["Arn"] == user.arn
+
+
+@pytest.mark.parametrize("service,call", [("sqs", "list_queues"), ("cloudwatch", "list_metrics")])
+def test_query_compatible_services_deny_as_their_query_api_did(mamori, user, service, call):
+    """SQS and CloudWatch speak JSON now, but keep the query protocol's error: code
+    AccessDenied, HTTP 403, and the x-amzn-query-error header that SDKs read it from."""
+    resp = denied(getattr(user.client(service), call))
+    assert resp["Error"]["Code"] == "AccessDenied"
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert resp["ResponseMetadata"]["HTTPHeaders"]["x-amzn-query-error"] == "AccessDenied;Sender"
+    assert f"is not authorized to perform: {service}:" in resp["Error"]["Message"]

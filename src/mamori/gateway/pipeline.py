@@ -299,9 +299,11 @@ def unknown_operation(ex: Exchange) -> AwsError:
 def access_denied(ex: Exchange, exc: AccessDenied) -> AwsError:
     """The service's own access-denied error: JSON services `AccessDeniedException`
     (HTTP 400), query services and S3 `AccessDenied` (403), EC2 `UnauthorizedOperation`
-    (403)."""
+    (403). Services that left the query protocol (`awsQueryCompatible`: SQS, CloudWatch)
+    keep its answer in JSON and CBOR too, so SDKs see the same code either way."""
     protocol = ex.protocol or ""
-    if protocol in ("json", "smithy-rpc-v2-cbor"):
+    compatible = ex.model is not None and "awsQueryCompatible" in ex.model.metadata
+    if protocol in ("json", "smithy-rpc-v2-cbor") and not compatible:
         code, status = "AccessDeniedException", 400
     elif protocol == "rest-json":
         code, status = "AccessDeniedException", 403
