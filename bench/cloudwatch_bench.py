@@ -149,7 +149,9 @@ def main() -> None:
         print(f"| {kind} | PutMetricData (20 datums) | {m['ops']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} |")
     print()
     if "moto" in rows:
-        print(f"- PutMetricData: mamori / moto = {rows['mamori']['ops'] / rows['moto']['ops']:.2f}x")
+        print(f"- PutMetricData: mamori / moto = {rows['mamori']['ops'] / rows['moto']['ops']:.2f}x by ops/s, "
+              f"{rows['moto']['p50_ms'] / rows['mamori']['p50_ms']:.2f}x by median latency (the machine's load "
+              f"during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"- loaded {stored:,} data points (10 metrics, 1-minute, {args.per_minute} values a minute, "
           f"{args.days} days) through PutMetricData in {load_s:.1f} s")
     print()
