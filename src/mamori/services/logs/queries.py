@@ -128,8 +128,7 @@ class QueryOperations:
                               "(logGroupName, logGroupNames or logGroupIdentifiers)")
             docs = self._source_groups(ctx, source)
             for doc in docs:
-                ctx.authorize("logs:StartQuery", doc["logGroupArn"].rstrip(":*") if "logGroupArn" in doc
-                              else group_arn(ctx, name=doc["logGroupName"]))
+                ctx.authorize("logs:StartQuery", group_arn(ctx, name=doc["logGroupName"]))
             if not docs:
                 ctx.authorize("logs:StartQuery", group_arn(ctx, name="*"))
             names = [d["logGroupName"] for d in docs]
