@@ -151,3 +151,15 @@ def test_request_parameters_past_100_kb_are_omitted(mamori):
     big, _ = _put_log_events_record(mamori, 1100)
     assert big["requestParameters"] is None and big["omitted"] is True
     assert big["eventName"] == "PutLogEvents" and big["userIdentity"]["type"] == "Root"
+
+
+def test_iam_is_recorded_in_us_east_1_whatever_region_the_client_names(mamori):
+    """IAM is a global service: CloudTrail records its calls in us-east-1."""
+    user = f"global-{uuid.uuid4().hex[:8]}"
+    mamori.client("iam", region_name="eu-west-1").create_user(UserName=user)
+    east = lookup(mamori.client("cloudtrail", region_name="us-east-1"), "EventName", "CreateUser")
+    [record] = [json.loads(e["CloudTrailEvent"]) for e in east if user in e["CloudTrailEvent"]]
+    assert record["awsRegion"] == "us-east-1" and record["requestParameters"]["userName"] == user
+    west = mamori.client("cloudtrail", region_name="eu-west-1").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateUser"}])["Events"]
+    assert not [e for e in west if user in e["CloudTrailEvent"]]

@@ -44,6 +44,11 @@ ANONYMOUS_SERVICES = frozenset({"s3"})
 # UnsubscribeURL (https://docs.aws.amazon.com/sns/latest/api/API_ConfirmSubscription.html,
 # API_Unsubscribe.html). The provider decides what an anonymous caller may do.
 ANONYMOUS_OPERATIONS = frozenset({("sns", "ConfirmSubscription"), ("sns", "Unsubscribe")})
+# Global services run in one Region whatever Region the client names: their calls are
+# recorded by CloudTrail (and reach EventBridge) in us-east-1, and aws:RequestedRegion
+# is us-east-1 for them.
+# https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-concepts.html#cloudtrail-concepts-global-service-events
+GLOBAL_SERVICES = {"iam": "us-east-1"}
 
 
 @dataclass
@@ -146,6 +151,8 @@ class Pipeline:
             ex.access_key_id = result.credential.access_key_id if result.credential else None
             ex.account_id = result.principal.account_id
         ex.region = result.region or self.runtime.config.region
+        if ex.service in GLOBAL_SERVICES:
+            ex.region = GLOBAL_SERVICES[ex.service]
 
     def parse(self, ex: Exchange) -> None:
         assert ex.codec is not None and ex.operation is not None
