@@ -56,10 +56,16 @@ def test_source_selects_groups_by_prefix_and_class(mamori):
     make_group(logs, f"/src-{tag}/ia", ["ia1", "ia2", "ia3"], at, logGroupClass="INFREQUENT_ACCESS")
     make_group(logs, f"/other-{tag}", ["o1"], at)
     start, end = at // 1000 - 5, at // 1000 + 60
-    _, rows = query(logs, f"SOURCE logGroups(namePrefix: ['/src-{tag}/']) | stats count(*) as n by @log",
-                    start, end)
+    qid, rows = query(logs, f"SOURCE logGroups(namePrefix: ['/src-{tag}/']) | stats count(*) as n by @log",
+                      start, end)
     assert sorted((r["@log"], r["n"]) for r in rows) == [
         (f"000000000000:/src-{tag}/a", "2"), (f"000000000000:/src-{tag}/b", "1")]
+    assert logs.list_log_groups_for_query(queryId=qid)["logGroupIdentifiers"] == [
+        f"arn:aws:logs:us-east-1:000000000000:log-group:/src-{tag}/a",
+        f"arn:aws:logs:us-east-1:000000000000:log-group:/src-{tag}/b"]
+    with pytest.raises(ClientError) as exc:
+        logs.list_log_groups_for_query(queryId="00000000-0000-0000-0000-000000000000")
+    assert code(exc) == "ResourceNotFoundException"
     _, rows = query(logs, f"SOURCE logGroups(namePrefix: ['/src-{tag}/', '/other-{tag}'], class: ['INFREQUENT_ACCESS']) "
                     "| stats count(*) as n", start, end)
     assert rows == [{"n": "3"}]
@@ -108,9 +114,11 @@ def test_filter_index_uses_index_policies(mamori):
                         logGroupNames=[indexed, plain])
     _, by_filter = query(logs, "filter requestId = 'r1' | display n", start, end, logGroupName=indexed)
     assert by_index == by_filter == [{"n": "7"}, {"n": "4"}, {"n": "1"}]
-    _, rows = query(logs, "filterIndex requestId in ['r0', 'r2'] | stats count(*) as c", start, end,
-                    logGroupNames=[indexed, plain])
+    qid, rows = query(logs, "filterIndex requestId in ['r0', 'r2'] | stats count(*) as c", start, end,
+                      logGroupNames=[indexed, plain])
     assert rows == [{"c": "6"}]  # the group without the index is skipped
+    assert logs.list_log_groups_for_query(queryId=qid)["logGroupIdentifiers"] == [
+        f"arn:aws:logs:us-east-1:000000000000:log-group:{indexed}"]
     # an account-level field index policy indexes the other group too
     logs.put_account_policy(policyName=f"idx-{tag}", policyType="FIELD_INDEX_POLICY",
                             policyDocument=json.dumps({"Fields": ["requestId"]}),

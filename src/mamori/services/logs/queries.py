@@ -1,5 +1,5 @@
 """Logs Insights operations (mixin of LogsProvider): StartQuery, GetQueryResults,
-StopQuery, DescribeQueries and the query definitions.
+StopQuery, DescribeQueries, ListLogGroupsForQuery and the query definitions.
 
 A query is a resource-store doc (kind logs:query) holding its status, statistics and,
 once complete, its rows. StartQuery parses and compiles the query at once (a bad query
@@ -153,8 +153,14 @@ class QueryOperations:
         if isinstance(commands, Exception):
             raise error("MalformedQueryException", str(commands), queryCompileError={"message": str(commands)})
         by_name = {d["logGroupName"]: d for d in docs}
+        analyzed = set(by_name)  # filterIndex on a field narrows the log groups the query reads
+
+        def indexed(name: str) -> dict[str, int]:
+            groups = self._indexed(ctx, by_name, name)
+            analyzed.intersection_update(groups)
+            return groups
         try:
-            compiled = Compiler(lambda f: self._indexed(ctx, by_name, f)).compile(commands, limit, "log_events")
+            compiled = Compiler(indexed).compile(commands, limit, "log_events")
         except MalformedQuery as exc:
             raise error("MalformedQueryException", str(exc), queryCompileError={"message": str(exc)}) from None
         now = ctx.time()
@@ -190,6 +196,7 @@ class QueryOperations:
         arn = _query_arn(ctx, query_id)
         doc = {"queryId": query_id, "queryString": query, "status": "Scheduled", "createTime": int(now * 1000),
                "logGroupNames": names, "queryLanguage": language,
+               "analyzed": [n for n in names if n in analyzed],
                "statistics": {"recordsMatched": 0.0, "recordsScanned": 0.0, "bytesScanned": 0.0}}
         ctx.store.put(arn, doc, kind=QUERY, account_id=ctx.account_id, region=ctx.region)
         pool = self._query_pool()
@@ -509,6 +516,29 @@ class QueryOperations:
                 except Exception:  # noqa: BLE001 - already finished or closed
                     pass
         return {"success": True}
+
+    def list_log_groups_for_query(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        """The log groups a query read: those SOURCE selected or the request named, less
+        those a filterIndex skipped (not indexed on its field).
+        https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_ListLogGroupsForQuery.html"""
+        ctx.authorize("logs:ListLogGroupsForQuery", "*")
+        query_id = request["queryId"]
+        doc = self._load_query(ctx, query_id)
+        arns = [group_arn(ctx, name=n) for n in doc.get("analyzed", doc["logGroupNames"])]
+        offset = 0
+        if request.get("nextToken"):
+            try:
+                state = read_token(request["nextToken"])
+                if state.get("g") != query_id:
+                    raise ValueError
+                offset = int(state["o"])
+            except (ValueError, KeyError, TypeError):
+                raise invalid("The specified nextToken is not valid.") from None
+        size = request.get("maxResults") or 50
+        out: dict[str, Any] = {"logGroupIdentifiers": arns[offset:offset + size]}
+        if offset + size < len(arns):
+            out["nextToken"] = make_token({"g": query_id, "o": offset + size})
+        return out
 
     def describe_queries(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         group = request.get("logGroupName")
