@@ -74,12 +74,13 @@ def test_statistics_of_filter_then_stats(loaded):
     _, out = run_query(loaded["logs"], [loaded["group"]], "filter level = 'ERROR' | stats count(*) by service",
                        loaded["start"], loaded["end"])
     assert out["statistics"] == {"recordsMatched": len([e for e in E if e.get("level") == "ERROR"]),
-                                 "recordsScanned": len(E), "bytesScanned": sum(len(e.message) for e in E)}
+                                 "recordsScanned": len(E), "bytesScanned": sum(len(e.message) for e in E),
+                                 "logGroupsScanned": 1}
     _, out = run_query(loaded["logs"], [loaded["group"]], "filter level = 'NOPE' | stats count(*) by service",
                        loaded["start"], loaded["end"])
     assert out["results"] == []
     assert out["statistics"] == {"recordsMatched": 0, "recordsScanned": len(E),
-                                 "bytesScanned": sum(len(e.message) for e in E)}
+                                 "bytesScanned": sum(len(e.message) for e in E), "logGroupsScanned": 1}
 
 
 def test_statistics_of_filter_without_stats(loaded):

@@ -189,6 +189,7 @@ class QueryOperations:
             read_from = min(start_ms, previous[0])
         job = {"account": ctx.account_id, "region": ctx.region, "groups": names, "start": start_ms,
                "end": end_ms, "read_from": read_from, "previous": previous,
+               "scanned_groups": len([n for n in names if n in analyzed]),
                "masks": {} if compiled.unmask else {d["logGroupName"]: d["_dataProtection"] for d in docs
                                                     if d.get("_dataProtection")},
                "keys": self._sealed_keys(ctx, docs, read_from, end_ms)}
@@ -326,7 +327,7 @@ class QueryOperations:
             if doc is None or doc["status"] not in ACTIVE:
                 return  # stopped meanwhile
             store.put(arn + "/results", {"rows": results}, kind=RESULTS, account_id=account, region=region)
-            doc["statistics"] = stats
+            doc["statistics"] = {**stats, "logGroupsScanned": float(job["scanned_groups"])}
             doc["status"] = "Complete"
         except Exception as exc:  # a query error is the query's Failed status, never a crash
             doc = store.get(arn) or doc
