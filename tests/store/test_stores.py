@@ -35,6 +35,15 @@ def test_put_get_list_delete_and_change_log(store):
     assert actions == [("a", "create"), ("b", "create"), ("a", "update"), ("b", "delete")]
 
 
+def test_bookkeeping_writes_stay_out_of_the_change_log(store):
+    store.put("arn:aws:x:us-east-1:1:thing/a", {"Name": "a"}, kind="x:thing", account_id="1", region="us-east-1")
+    store.put("mamori:x:pending/1", {"n": 1}, kind="x:pending", account_id="1", region="us-east-1", log=False)
+    store.put("mamori:x:pending/1", {"n": 2}, kind="x:pending", account_id="1", region="us-east-1", log=False)
+    assert store.get("mamori:x:pending/1") == {"n": 2}
+    assert store.delete("mamori:x:pending/1", log=False) and store.get("mamori:x:pending/1") is None
+    assert [c["arn"] for c in store.changes()] == ["arn:aws:x:us-east-1:1:thing/a"]
+
+
 def test_transaction_rolls_back_everything(store):
     with pytest.raises(RuntimeError):
         with store.transaction():

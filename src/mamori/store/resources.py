@@ -161,7 +161,11 @@ class ResourceStore:
         account_id: str,
         region: str = "",
         secret: bytes | None = None,
+        log: bool = True,
     ) -> None:
+        """Create or replace a resource. `log=False` keeps it out of the change log:
+        for a service's own high-volume bookkeeping (pending deliveries, archived events,
+        mailboxes), which is not configuration anyone audits."""
         text = json.dumps(doc, default=_json_default, separators=(",", ":"))
         sealed = self._box.seal(secret, arn.encode()) if secret is not None else None
         now = self._now()
@@ -179,21 +183,23 @@ class ResourceStore:
                     (kind, account_id, region, text, sealed if secret is not None else existing[0], now, arn),
                 )
                 action = "update"
-            self._conn.execute(
-                "INSERT INTO changes (arn, kind, account, region, action, time, doc) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (arn, kind, account_id, region, action, now, text),
-            )
+            if log:
+                self._conn.execute(
+                    "INSERT INTO changes (arn, kind, account, region, action, time, doc) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (arn, kind, account_id, region, action, now, text),
+                )
 
-    def delete(self, arn: str) -> bool:
+    def delete(self, arn: str, *, log: bool = True) -> bool:
         with self.transaction():
             row = self._conn.execute("SELECT kind, account, region FROM resources WHERE arn = ?", (arn,)).fetchone()
             if row is None:
                 return False
             self._conn.execute("DELETE FROM resources WHERE arn = ?", (arn,))
-            self._conn.execute(
-                "INSERT INTO changes (arn, kind, account, region, action, time, doc) VALUES (?, ?, ?, ?, 'delete', ?, NULL)",
-                (arn, row[0], row[1], row[2], self._now()),
-            )
+            if log:
+                self._conn.execute(
+                    "INSERT INTO changes (arn, kind, account, region, action, time, doc) VALUES (?, ?, ?, ?, 'delete', ?, NULL)",
+                    (arn, row[0], row[1], row[2], self._now()),
+                )
         return True
 
     def list(self, kind: str, *, account_id: str | None = None, region: str | None = None) -> list[dict[str, Any]]:

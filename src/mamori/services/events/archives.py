@@ -61,7 +61,7 @@ def capture(runtime: Runtime, bus_arn: str, event: dict[str, Any], pattern_of: C
         body = json.dumps(event, separators=(",", ":"))
         runtime.store.put(f"{archive['ArchiveArn']}/event/{event['id']}",
                           {"event": event, "time": _event_time(event), "received": runtime.clock.time()},
-                          kind=f"events:archived:{archive['ArchiveName']}", account_id=m.group(2), region=m.group(1))
+                          kind=f"events:archived:{archive['ArchiveName']}", account_id=m.group(2), region=m.group(1), log=False)
         archive = runtime.store.get(archive["ArchiveArn"]) or archive  # current counts
         archive["EventCount"] = archive.get("EventCount", 0) + 1
         archive["SizeBytes"] = archive.get("SizeBytes", 0) + len(body.encode())
@@ -83,7 +83,7 @@ def expire(runtime: Runtime, archive: dict[str, Any]) -> dict[str, Any]:
         return archive
     with runtime.store.transaction():
         for item in gone:
-            runtime.store.delete(f"{archive['ArchiveArn']}/event/{item['event']['id']}")
+            runtime.store.delete(f"{archive['ArchiveArn']}/event/{item['event']['id']}", log=False)
         archive = runtime.store.get(archive["ArchiveArn"]) or archive
         archive["EventCount"] = max(0, archive.get("EventCount", 0) - len(gone))
         size = sum(len(json.dumps(i["event"], separators=(",", ":")).encode()) for i in gone)
@@ -174,7 +174,7 @@ class ArchivesMixin:
         doc = self._archive(ctx, name)
         with ctx.store.transaction():
             for item in ctx.store.list(f"events:archived:{name}", account_id=ctx.account_id, region=ctx.region):
-                ctx.store.delete(f"{doc['ArchiveArn']}/event/{item['event']['id']}")
+                ctx.store.delete(f"{doc['ArchiveArn']}/event/{item['event']['id']}", log=False)
             ctx.store.delete(doc["ArchiveArn"])
         self.router.changed()  # type: ignore[attr-defined]
         return {}

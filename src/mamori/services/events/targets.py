@@ -142,7 +142,7 @@ class Deliverer:
 
     def _forget(self, rule: dict[str, Any], pending_id: str | None) -> None:
         if pending_id is not None:
-            self.runtime.store.delete(_pending_arn(rule["Arn"], pending_id))
+            self.runtime.store.delete(_pending_arn(rule["Arn"], pending_id), log=False)
 
     # -- entry point -----------------------------------------------------------------
 
@@ -225,7 +225,7 @@ class Deliverer:
             "attempt": attempt, "first_try": first_try, "due": due,
         }
         self.runtime.store.put(_pending_arn(rule["Arn"], pending_id), doc, kind=PENDING_RETRY,
-                               account_id=parts[4], region=parts[3])
+                               account_id=parts[4], region=parts[3], log=False)
         return doc
 
     def _dead_letter(self, rule: dict[str, Any], target: dict[str, Any], event: dict[str, Any], failure: Failure,

@@ -80,7 +80,7 @@ class ArchiveMixin:
                "MessageStructure": request.get("MessageStructure"), "MessageGroupId": request.get("MessageGroupId"),
                "MessageAttributes": attrs}
         self.runtime.store.put(f"mamori:sns-archive:{topic['arn']}:{sequence}:{message_id}", doc, kind=KIND,
-                               account_id=topic["account"], region=topic["region"])
+                               account_id=topic["account"], region=topic["region"], log=False)
 
     def _archived(self, topic: dict[str, Any]) -> list[dict[str, Any]]:
         docs = self.runtime.store.list(KIND, account_id=topic["account"], region=topic["region"])
@@ -92,7 +92,7 @@ class ArchiveMixin:
             topic = store.get(doc["topic"])
             days = retention_days(topic["Attributes"].get("ArchivePolicy")) if topic else None
             if days is None or now - doc["time"] > days * DAY:
-                store.delete(f"mamori:sns-archive:{doc['topic']}:{doc['SequenceNumber']}:{doc['MessageId']}")
+                store.delete(f"mamori:sns-archive:{doc['topic']}:{doc['SequenceNumber']}:{doc['MessageId']}", log=False)
 
     def _replay(self, ctx: RequestContext, topic: dict[str, Any], sub: dict[str, Any]) -> str:
         """Redeliver the policy's window of the archive to `sub`; its ReplayStatus."""

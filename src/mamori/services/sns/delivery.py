@@ -301,4 +301,4 @@ class DeliveryMixin:
                "body": body, "time": self.runtime.clock.time()}
         if reason:
             doc["reason"] = reason
-        store.put(f"mamori:sns-outbox:{uuid.uuid4()}", doc, kind=OUTBOX, account_id=account, region=region)
+        store.put(f"mamori:sns-outbox:{uuid.uuid4()}", doc, kind=OUTBOX, account_id=account, region=region, log=False)

@@ -86,7 +86,7 @@ class HttpDeliveries:
             "attributes": attributes or {}, "retry": policy["healthyRetryPolicy"],
             "attempt": 0, "first": now, "due": now,
         }
-        self.runtime.store.put(arn, doc, kind=KIND, account_id=topic["account"], region=topic["region"])
+        self.runtime.store.put(arn, doc, kind=KIND, account_id=topic["account"], region=topic["region"], log=False)
         self._submit(arn)
         return arn
 
@@ -136,7 +136,7 @@ class HttpDeliveries:
         if doc is None:
             return
         if doc["message"]["Type"] == "Notification" and store.get(doc["subscription"]) is None:
-            store.delete(arn)  # unsubscribed (or the topic deleted) meanwhile: nothing more is sent
+            store.delete(arn, log=False)  # unsubscribed (or the topic deleted) meanwhile: nothing more is sent
             return
         if not doc["signed"]:
             signer = self.signer(doc["account"], doc["region"])
@@ -149,7 +149,7 @@ class HttpDeliveries:
         status, problem = post(doc["url"], payload.encode(), doc["headers"])
         notification = doc["message"]["Type"] == "Notification"
         if problem is None:
-            store.delete(arn)
+            store.delete(arn, log=False)
             if notification:
                 metrics.record(self.runtime, doc["topic"], {"NumberOfNotificationsDelivered": 1})
                 if self.outcome is not None:
@@ -160,10 +160,10 @@ class HttpDeliveries:
             doc["due"] = self.runtime.clock.time() + waits[doc["attempt"]]
             doc["attempt"] += 1
             doc["lastError"] = problem
-            store.put(arn, doc, kind=KIND, account_id=doc["account"], region=doc["region"])
+            store.put(arn, doc, kind=KIND, account_id=doc["account"], region=doc["region"], log=False)
             self._schedule(arn, doc["due"])
             return
-        store.delete(arn)
+        store.delete(arn, log=False)
         log.info("SNS delivery to %s for %s given up after %d retries: %s", doc["url"], doc["subscription"],
                  doc["attempt"], problem)
         if notification:

@@ -37,7 +37,7 @@ def relay(doc: dict[str, Any], sender: str = "no-reply@sns.amazonaws.com") -> No
 
 
 def deliver(store: Any, account: str, region: str, mail_id: str, doc: dict[str, Any]) -> None:
-    store.put(f"mamori:sns-mail:{mail_id}", doc, kind=KIND, account_id=account, region=region)
+    store.put(f"mamori:sns-mail:{mail_id}", doc, kind=KIND, account_id=account, region=region, log=False)
     relay(doc, doc.get("from") or "no-reply@sns.amazonaws.com")
 
 

@@ -146,7 +146,7 @@ class PublishMixin:
                 return {"MessageId": seen["MessageId"], "SequenceNumber": seen["SequenceNumber"]}
             sequence = str(int(ctx.time() * 1000000)).rjust(20, "0")
             ctx.store.put(key, {"key": key, "time": ctx.time(), "MessageId": message_id, "SequenceNumber": sequence},
-                          kind="sns-dedup", account_id=doc["account"], region=doc["region"])
+                          kind="sns-dedup", account_id=doc["account"], region=doc["region"], log=False)
             request = dict(request, _dedup=dedup)
         from mamori.services.sns.delivery import timestamp
 
