@@ -40,6 +40,8 @@ import re
 from typing import Any
 
 _TOKEN = re.compile(r"\s+|[A-Za-z0-9_.:/@-]+|[^\sA-Za-z0-9_.:/@-]")
+# the same tokens, classified: (space, variable word, constant word, other character)
+_CLASSIFIED = re.compile(r"(\s+)|([A-Za-z_.:/@-]*[0-9][A-Za-z0-9_.:/@-]*)|([A-Za-z_.:/@-]+)|([^\sA-Za-z0-9_.:/@-])")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _NUMBER = re.compile(r"[-+]?\d+(\.\d+)?")
 _SEVERITY = {"ERROR": "Error", "ERR": "Error", "FATAL": "Error", "CRITICAL": "Error", "CRIT": "Error",
@@ -92,19 +94,24 @@ def cluster(rows: list[tuple[str, int, bool, int, int, int]]) -> list[_Cluster]:
         per[(b, bool(cur))] = per.get((b, bool(cur)), 0) + int(n)
     buckets: dict[int, list[_Cluster]] = {}
     out: list[_Cluster] = []
+    known: dict[tuple, _Cluster] = {}  # a shape seen before goes where it went (merging again changes nothing)
     for value in sorted(firsts, key=lambda v: (firsts[v], v)):
-        tokens = tokenize(value)
-        key = [None if _word(t) and _variable(t) else t for t in tokens]
-        words = [i for i, t in enumerate(tokens) if _word(t)]
-        bucket = buckets.setdefault(len(tokens), [])
-        for c in bucket:
-            if _matches(c, key, words):
-                c.template = [t if t == k else None for t, k in zip(c.template, key)]
-                break
-        else:
-            c = _Cluster(key, len(out))
-            bucket.append(c)
-            out.append(c)
+        parts = _CLASSIFIED.findall(value)
+        tokens = [a or b or c or d for a, b, c, d in parts]
+        key = tuple(None if b else (a or c or d) for a, b, c, d in parts)
+        c = known.get(key)
+        if c is None:
+            words = [i for i, (a, _, _, _) in enumerate(parts) if not a]
+            bucket = buckets.setdefault(len(tokens), [])
+            for c in bucket:
+                if _matches(c, key, words):
+                    c.template = [t if t == k else None for t, k in zip(c.template, key)]
+                    break
+            else:
+                c = _Cluster(list(key), len(out))
+                bucket.append(c)
+                out.append(c)
+            known[key] = c
         c.values.append((tokens, counts[value]))
     return out
 
