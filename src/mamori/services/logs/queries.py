@@ -435,6 +435,12 @@ class QueryOperations:
         arn = _query_arn(ctx, doc["queryId"])
         if ctx.time() * 1000 - doc["createTime"] > TIMEOUT_SECONDS * 1000:
             doc["status"] = "Timeout"
+            cur = getattr(self, "_insights_cursors", {}).get(arn)
+            if cur is not None:  # its statement stops now
+                try:
+                    cur.interrupt()
+                except Exception:  # noqa: BLE001 - already finished or closed
+                    pass
         elif arn not in getattr(self, "_insights_jobs", {}):
             doc = ctx.store.get(arn) or doc  # it may have finished since it was read
             if doc["status"] not in ACTIVE:
