@@ -68,6 +68,60 @@ def default_policy(account: str) -> str:
     }, indent=2)
 
 
+# Predefined aliases of AWS managed keys: `alias/aws/<service>` names a key KMS creates
+# for that service on first use ("If you specify a predefined AWS alias (an AWS alias
+# with no key ID), KMS associates the alias with an AWS managed key", DescribeKey's
+# KeyId). The key serves only calls that come through its service.
+# https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#aws-managed-key
+MANAGED_ALIAS_SERVICES = frozenset({
+    "acm", "backup", "dynamodb", "ebs", "elasticfilesystem", "es", "glue", "kinesis", "lambda", "logs", "rds",
+    "redshift", "s3", "secretsmanager", "sns", "sqs", "ssm", "xray",
+})
+# The service principal a managed alias's key trusts, where it differs from the name.
+_VIA_NAMES = {"ebs": "ec2"}
+
+
+def managed_service(alias: str) -> str | None:
+    """`alias/aws/sqs` -> "sqs" for the predefined aliases, else None."""
+    if not alias.startswith("alias/aws/"):
+        return None
+    name = alias[len("alias/aws/"):]
+    return name if name in MANAGED_ALIAS_SERVICES else None
+
+
+def managed_via(service: str) -> str:
+    return _VIA_NAMES.get(service, service)
+
+
+def managed_policy(account: str, region: str, service: str) -> str:
+    """The key policy of an AWS managed key: every principal of the account may use it
+    through its service; the account may read its metadata directly."""
+    via = managed_via(service)
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Id": f"auto-{service}-1",
+        "Statement": [
+            {
+                "Sid": f"Allow access through {service} for all principals in the account that are authorized to use {service}",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant",
+                           "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:CallerAccount": account,
+                                               "kms:ViaService": f"{via}.{region}.amazonaws.com"}},
+            },
+            {
+                "Sid": "Allow direct access to key metadata to the account",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant"],
+                "Resource": "*",
+            },
+        ],
+    }, indent=2)
+
+
 def key_arn(region: str, account: str, key_id: str) -> str:
     return f"arn:aws:kms:{region}:{account}:key/{key_id}"
 

@@ -195,6 +195,8 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
                 raise err("InvalidArnException", "Key Aliases are not supported for this operation.")
             alias = rest
             a = self.runtime.store.get(K.alias_arn(region, account, rest))
+            if a is None and self._may_create_managed(ctx, rest, account):
+                a = self._create_managed(ctx, region, account, rest)
             if a is None:
                 raise err("NotFoundException", f"Alias {K.alias_arn(region, account, rest)} is not found.")
             rest = f"key/{a['TargetKeyId']}"
@@ -203,6 +205,41 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
         if doc is None:
             raise err("NotFoundException", f"Key '{arn}' does not exist")
         return doc, alias
+
+    @staticmethod
+    def _may_create_managed(ctx: RequestContext, alias: str, account: str) -> bool:
+        """An AWS managed key comes into being when its service first uses it, or when
+        someone of the account describes its predefined alias."""
+        service = K.managed_service(alias)
+        if service is None or account != ctx.account_id:
+            return False
+        via = f"{K.managed_via(service)}.amazonaws.com"
+        return ctx.operation == "DescribeKey" or via in ctx.called_via
+
+    def _create_managed(self, ctx: RequestContext, region: str, account: str, alias: str) -> dict[str, Any]:
+        service = K.managed_service(alias) or ""
+        key_id = str(uuid.uuid4())
+        arn = K.key_arn(region, account, key_id)
+        now = ctx.time()
+        mid = os.urandom(32).hex()
+        meta: dict[str, Any] = {
+            "AWSAccountId": account, "KeyId": key_id, "Arn": arn, "CreationDate": now, "Enabled": True,
+            "Description": f"Default key that protects my {service} data when no other key is defined",
+            "KeyUsage": "ENCRYPT_DECRYPT", "KeyState": "Enabled", "Origin": "AWS_KMS", "KeyManager": "AWS",
+            "CustomerMasterKeySpec": "SYMMETRIC_DEFAULT", "KeySpec": "SYMMETRIC_DEFAULT",
+            **K.algorithms("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"), "MultiRegion": False, "CurrentKeyMaterialId": mid,
+        }
+        # AWS managed keys rotate every year, and nobody can change that.
+        doc = {"KeyMetadata": meta, "Policy": K.managed_policy(account, region, service), "Tags": [],
+               "Rotation": {"Enabled": True, "PeriodDays": 365, "Next": now + 365 * 86_400}, "Rotations": [],
+               "OnDemand": 0}
+        alias_doc = {"AliasName": alias, "AliasArn": K.alias_arn(region, account, alias), "TargetKeyId": key_id,
+                     "CreationDate": now, "LastUpdatedDate": now}
+        with self.runtime.store.transaction():
+            self._save(doc, secret=_b({"current": mid, "materials": {mid: crypto.new_material("SYMMETRIC_DEFAULT").hex()}}))
+            self.runtime.store.put(alias_doc["AliasArn"], alias_doc, kind=K.ALIAS, account_id=account, region=region)
+        self._arm(doc)
+        return alias_doc
 
     def _used(self, ctx: RequestContext, doc: dict[str, Any], op: str) -> None:
         """Remember the key's last cryptographic use for GetKeyLastUsage (small runtime
