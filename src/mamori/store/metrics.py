@@ -315,6 +315,54 @@ class MetricStore:
             self.flush()
             return self.telemetry.connection().execute(sql, args).fetchall()
 
+    def bounded_series(
+        self, mid: int, start: float, end: float, period: int, origin: float, now: float,
+        kind: str, low: float | None, high: float | None, percent: bool, unit: int | None = None,
+    ) -> list[tuple[float, float | None]]:
+        """(bucket start, value) ascending of a bounded extended statistic (kind TM, WM,
+        TC, TS or PR, statistics.py's definitions) computed by DuckDB: values with their
+        counts per bucket, a running count for percent bounds (nearest rank, as
+        statistics.percentile), then the kept values' sums. None where the statistic
+        has no value (nothing within the bounds); buckets of statistic sets that are
+        not one repeated value are left out (see `distributions`)."""
+        unit_sql = " AND unit = ?" if unit is not None else ""
+        args: list[Any] = [origin, period, mid, start, end, now - RETENTION]
+        if unit is not None:
+            args.append(unit)
+
+        def bound(value: float | None, upper: bool) -> str:
+            if value is None or (percent and not upper and not value) or (percent and upper and value >= 100):
+                return "NULL"
+            args.append(float(value))
+            if not percent:
+                return "?"
+            return "min(x) FILTER (WHERE cum >= greatest(1, ceil(? / 100.0 * tot - 1e-9)))"
+
+        lo_sql, hi_sql = bound(low, False), bound(high, True)
+        kept = "(b.lo_b IS NULL OR w.x > b.lo_b) AND (b.hi_b IS NULL OR w.x <= b.hi_b)"
+        value = {
+            "TM": f"sum(w.x * w.c) FILTER (WHERE {kept}) / nullif(sum(w.c) FILTER (WHERE {kept}), 0)",
+            "TS": f"CASE WHEN sum(w.c) FILTER (WHERE {kept}) > 0 THEN sum(w.x * w.c) FILTER (WHERE {kept}) END",
+            "TC": f"coalesce(sum(w.c) FILTER (WHERE {kept}), 0)",
+            "PR": f"100.0 * coalesce(sum(w.c) FILTER (WHERE {kept}), 0) / b.tot",
+            "WM": "sum(least(greatest(w.x, coalesce(b.lo_b, b.xmin)), coalesce(b.hi_b, b.xmax)) * w.c) / b.tot",
+        }[kind]
+        args += [origin, period]
+        sql = (
+            "WITH g AS (SELECT floor((ts - ?) / ?) AS k, coalesce(v, lo) AS x, sum(n) AS c, "
+            "bool_and(v IS NOT NULL OR n = 1 OR lo = hi) AS ok "
+            f"FROM metric_points WHERE mid = ? AND ts >= ? AND ts < ? AND ts >= ?{unit_sql} GROUP BY k, x), "
+            "w AS (SELECT k, x, c, ok, sum(c) OVER (PARTITION BY k ORDER BY x ROWS UNBOUNDED PRECEDING) AS cum, "
+            "sum(c) OVER (PARTITION BY k) AS tot FROM g), "
+            f"b AS (SELECT k, bool_and(ok) AS ok, any_value(tot) AS tot, min(x) AS xmin, max(x) AS xmax, "
+            f"{lo_sql} AS lo_b, {hi_sql} AS hi_b FROM w GROUP BY k) "
+            f"SELECT ? + b.k * ? AS t, {value} FROM w JOIN b ON w.k = b.k WHERE b.ok AND b.tot > 0 "
+            "GROUP BY b.k, b.tot, b.xmin, b.xmax, b.lo_b, b.hi_b ORDER BY b.k"
+        )
+        with self.lock:
+            self.flush()
+            return self.telemetry.connection().execute(sql, args).fetchall()
+
     def distributions(
         self, mids: list[int], start: float, end: float, period: int, origin: float, now: float,
         unit: int | None = None, by_unit: bool = False,

@@ -239,6 +239,10 @@ class MetricOperations:
             return dict(store.statistic_series(mid, origin, end, period, origin, now, stat.kind, unit_code))
         if stat.kind == "p":
             return dict(store.percentile_series(mid, origin, end, period, origin, now, stat.low or 0.0, unit_code))
+        if stat.kind in ("TM", "WM", "TC", "TS", "PR"):
+            rows = store.bounded_series(mid, origin, end, period, origin, now, stat.kind, stat.low, stat.high,
+                                        stat.percent, unit_code)
+            return {b: v for b, v in rows if v is not None}
         out: dict[float, float] = {}
         groups: dict[float, list[tuple[float, float]]] = {}
         broken: set[float] = set()
