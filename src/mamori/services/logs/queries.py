@@ -107,7 +107,17 @@ class QueryOperations:
             pool = self._insights_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="logs-insights")
             self._insights_jobs: dict[str, Any] = {}
             self._insights_cursors: dict[str, Any] = {}
+            self._status_lock()
         return pool
+
+    def _status_lock(self) -> Any:
+        """Held around every read-check-write of a query's status (worker threads finish
+        queries while StopQuery and the timeout change them on the event loop)."""
+        lock = getattr(self, "_insights_lock", None)
+        if lock is None:
+            import threading
+            lock = self._insights_lock = threading.RLock()
+        return lock
 
     # -- StartQuery ----------------------------------------------------------------------
     def start_query(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -323,19 +333,22 @@ class QueryOperations:
             finally:
                 self._insights_cursors.pop(arn, None)
                 cur.close()
-            doc = store.get(arn)
-            if doc is None or doc["status"] not in ACTIVE:
-                return  # stopped meanwhile
             store.put(arn + "/results", {"rows": results}, kind=RESULTS, account_id=account, region=region)
-            doc["statistics"] = {**stats, "logGroupsScanned": float(job["scanned_groups"])}
-            doc["status"] = "Complete"
+            with self._status_lock():
+                doc = store.get(arn)
+                if doc is None or doc["status"] not in ACTIVE:
+                    return  # stopped or timed out meanwhile
+                doc["statistics"] = {**stats, "logGroupsScanned": float(job["scanned_groups"])}
+                doc["status"] = "Complete"
+                store.put(arn, doc, kind=QUERY, account_id=account, region=region)
         except Exception as exc:  # a query error is the query's Failed status, never a crash
-            doc = store.get(arn) or doc
-            if doc["status"] not in ACTIVE:
-                return
-            doc["status"] = "Failed"
-            doc["error"] = str(exc).splitlines()[0][:500]
-        store.put(arn, doc, kind=QUERY, account_id=account, region=region)
+            with self._status_lock():
+                doc = store.get(arn) or doc
+                if doc["status"] not in ACTIVE:
+                    return
+                doc["status"] = "Failed"
+                doc["error"] = str(exc).splitlines()[0][:500]
+                store.put(arn, doc, kind=QUERY, account_id=account, region=region)
 
     def _params(self, job: dict, start: int | None = None) -> list:
         return [job["account"], job["region"], job["groups"], job["start"] if start is None else start, job["end"]]
@@ -432,7 +445,14 @@ class QueryOperations:
         this process runs was interrupted by a restart of mamori."""
         if doc["status"] not in ACTIVE:
             return doc
+        with self._status_lock():
+            return self._refresh_locked(ctx, doc)
+
+    def _refresh_locked(self, ctx: RequestContext, doc: dict[str, Any]) -> dict[str, Any]:
         arn = _query_arn(ctx, doc["queryId"])
+        doc = ctx.store.get(arn) or doc
+        if doc["status"] not in ACTIVE:
+            return doc
         if ctx.time() * 1000 - doc["createTime"] > TIMEOUT_SECONDS * 1000:
             doc["status"] = "Timeout"
             cur = getattr(self, "_insights_cursors", {}).get(arn)
@@ -442,9 +462,6 @@ class QueryOperations:
                 except Exception:  # noqa: BLE001 - already finished or closed
                     pass
         elif arn not in getattr(self, "_insights_jobs", {}):
-            doc = ctx.store.get(arn) or doc  # it may have finished since it was read
-            if doc["status"] not in ACTIVE:
-                return doc
             doc["status"] = "Failed"
             doc["error"] = "The query was interrupted by a restart of mamori."
         else:
@@ -508,12 +525,13 @@ class QueryOperations:
         doc = ctx.store.get(_query_arn(ctx, query_id))
         for name in (doc["logGroupNames"] if doc else ["*"]) or ["*"]:
             ctx.authorize("logs:StopQuery", group_arn(ctx, name=name))
-        doc = self._load_query(ctx, query_id)
-        if doc["status"] not in ACTIVE:
-            raise invalid(f"Query {query_id} is not running (status {doc['status']})")
-        doc["status"] = "Cancelled"
         arn = _query_arn(ctx, query_id)
-        ctx.store.put(arn, doc, kind=QUERY, account_id=ctx.account_id, region=ctx.region)
+        with self._status_lock():
+            doc = self._load_query(ctx, query_id)
+            if doc["status"] not in ACTIVE:
+                raise invalid(f"Query {query_id} is not running (status {doc['status']})")
+            doc["status"] = "Cancelled"
+            ctx.store.put(arn, doc, kind=QUERY, account_id=ctx.account_id, region=ctx.region)
         job = getattr(self, "_insights_jobs", {}).get(arn)
         if job is not None and not job.cancel():  # not started yet: it never will
             cur = self._insights_cursors.get(arn)
