@@ -200,8 +200,9 @@ class QueryOperations:
         job = {"account": ctx.account_id, "region": ctx.region, "groups": names, "start": start_ms,
                "end": end_ms, "read_from": read_from, "previous": previous,
                "scanned_groups": len([n for n in names if n in analyzed]),
-               "masks": {} if compiled.unmask else {d["logGroupName"]: d["_dataProtection"] for d in docs
-                                                    if d.get("_dataProtection")},
+               "masks": {} if compiled.unmask else {d["logGroupName"]: (d["_dataProtection"],
+                                                                        int(d.get("_dataProtectionTime") or 0))
+                                                    for d in docs if d.get("_dataProtection")},
                "keys": self._sealed_keys(ctx, docs, read_from, end_ms)}
         query_id = str(uuid.uuid4())
         arn = _query_arn(ctx, query_id)
@@ -368,9 +369,12 @@ class QueryOperations:
             cur.execute("CREATE TEMP TABLE log_events AS SELECT * FROM main.log_events WHERE account = ? AND "
                         "region = ? AND list_contains(?::VARCHAR[], log_group) AND ts >= ? AND ts <= ?",
                         self._params(job, job["read_from"]))
-        for group, policy in sorted(job["masks"].items()):
+        for group, (policy, since) in sorted(job["masks"].items()):
+            # events are masked as they are ingested: those from before the policy are not
+            # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutDataProtectionPolicy.html
             mask = masker(policy)
-            rows = cur.execute("SELECT id, message FROM temp.log_events WHERE log_group = ?", [group]).fetchall()
+            rows = cur.execute("SELECT id, message FROM temp.log_events WHERE log_group = ? AND ingestion_time >= ?",
+                               [group, since]).fetchall()
             changed = [(i, mask(m)) for i, m in rows]
             changed = [(i, m) for (i, m), (_, old) in zip(changed, rows) if m != old]
             if changed:
