@@ -65,6 +65,11 @@ REFUSED_FUNCTIONS = {"rate", "count_over_time", "sum_over_time", "histogram"}
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-FilterIndex.html
 DEFAULT_INDEXED = ("@logStream", "@aws.region", "@aws.account", "@source.log", "@data_source_name",
                    "@data_source_type", "@data_format", "traceId", "severityText", "attributes.session.id")
+# System fields AWS discovers that mamori does not: refused by name rather than empty.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_AnalyzeLogData-discoverable-fields.html
+UNDISCOVERED = {**{f: "discovered from Lambda START/END/REPORT lines" for f in (
+    "@type", "@requestId", "@duration", "@billedDuration", "@memorySize", "@maxMemoryUsed", "@initDuration",
+    "@xrayTraceId", "@xraySegmentId")}, "@entity": "the entity of Explore related telemetry"}
 PATTERN_COLUMNS = {"@pattern": ("pattern", "str"), "@ratio": ("ratio", "num"), "@sampleCount": ("sample_count", "int"),
                    "@severityLabel": ("severity", "str"), "@tokens": ("tokens", "str"),
                    "@visualization": ("visualization", "str")}
@@ -167,6 +172,9 @@ class Compiler:
         if name.startswith("@"):
             if name == "@ptr":
                 raise unsupported("using @ptr in an expression")
+            root = name.split(".")[0]
+            if root in UNDISCOVERED:
+                raise unsupported(f"the field {root} ({UNDISCOVERED[root]})")
             return "NULL", "any"
         self.needs_json = True
         # try(): a message that starts like JSON but is not valid JSON has no JSON fields
