@@ -68,6 +68,12 @@ def test_group_lifecycle(logs):
         logs.delete_log_group(logGroupName=name)
     assert code(exc) == "ValidationException"
     assert "deletion protection" in str(exc.value)
+    # "deletion protection blocks all deletion operations" (PutLogGroupDeletionProtection): streams too.
+    logs.create_log_stream(logGroupName=name, logStreamName="kept")
+    with pytest.raises(ClientError) as exc:
+        logs.delete_log_stream(logGroupName=name, logStreamName="kept")
+    assert code(exc) == "ValidationException"
+    assert [s["logStreamName"] for s in logs.describe_log_streams(logGroupName=name)["logStreams"]] == ["kept"]
     logs.put_log_group_deletion_protection(logGroupIdentifier=name, deletionProtectionEnabled=False)
     logs.delete_log_group(logGroupName=name)
     with pytest.raises(ClientError) as exc:
