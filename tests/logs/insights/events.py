@@ -48,6 +48,19 @@ def generate(base_ms: int, count: int = 240) -> list[tuple[str, int, str]]:
             if i % 3 == 0:
                 rec["errorCode"] = "AccessDenied"
             out.append(("trail", ts, json.dumps(rec)))
+    # Lambda invocations: START, an application line, END, REPORT (X-Ray on every other one)
+    for k in range(6):
+        rid = f"8fc6f963-411b-58b5-8483-a32130c0f4{k:02d}"
+        t0 = base_ms + 5_000 + k * 400_000
+        report = (f"REPORT RequestId: {rid}\tDuration: {100 + k * 37.25} ms\tBilled Duration: {101 + k * 38} ms\t"
+                  f"Memory Size: 128 MB\tMax Memory Used: {60 + k} MB\t")
+        if k % 2:
+            report += f"\nXRAY TraceId: 1-61c86fa4-59b3c6d9{k:08d}\tSegmentId: 107ea78a5750a8{k:02d}\tSampled: true\t"
+        out += [("lambda", t0, f"START RequestId: {rid} Version: $LATEST"),
+                ("lambda", t0 + 1, f"2024-01-01T00:00:00.000Z\t{rid}\tINFO\thandled order {k}"),
+                ("lambda", t0 + 2, f"END RequestId: {rid}"),
+                ("lambda", t0 + 3, report)]
+    out.sort(key=lambda e: e[1])
     # JSON events with IPv6 (and one IPv4) client addresses, after the others
     for k, client in enumerate(NET_CLIENTS):
         out.append(("net", base_ms + count * 13_000 + k * 10_000,
@@ -55,6 +68,10 @@ def generate(base_ms: int, count: int = 240) -> list[tuple[str, int, str]]:
     return out
 
 
+LAMBDA = {"@type": (None, 0), "@requestId": (None, 0), "@duration": ("Duration", 1),
+          "@billedDuration": ("Billed Duration", 1), "@memorySize": ("Memory Size", 1_000_000),
+          "@maxMemoryUsed": ("Max Memory Used", 1_000_000), "@xrayTraceId": ("XRAY TraceId", 0),
+          "@xraySegmentId": ("SegmentId", 0)}
 NET_CLIENTS = ["2001:db8::1", "2001:db8:0:1::5", "2001:db9::7", "fe80::1ff:fe23:4567:890a", "::1",
                "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "10.0.0.1", "2001:db8::ffff:1"]
 
@@ -111,7 +128,30 @@ class Event:
                 return str(value)
         if self.vpc and name in self.vpc:
             return self.vpc[name]
+        if name in LAMBDA:
+            return self.lambda_field(name)
         return None
+
+    def lambda_field(self, name: str) -> str | None:
+        """The fields of Lambda's START / END / REPORT lines, read with str.split."""
+        kind = self.message.split(" ", 1)[0]
+        if kind not in ("START", "END", "REPORT") or not self.message.startswith(kind + " RequestId: "):
+            return None
+        if name == "@type":
+            return kind
+        if name == "@requestId":
+            return self.message.split()[2]
+        parts = {}
+        for piece in self.message.replace("\n", "\t").split("\t"):
+            key, _, value = piece.partition(": ")
+            parts[key.strip()] = value
+        if kind != "REPORT":
+            return None
+        key, unit_scale = LAMBDA[name]
+        if key not in parts:
+            return None
+        value = parts[key].split(" ")[0]
+        return num_text(float(value) * unit_scale) if unit_scale else value
 
     def num(self, name: str) -> float | None:
         v = self.get(name)

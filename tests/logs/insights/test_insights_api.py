@@ -34,7 +34,6 @@ def code(exc) -> str:
     ("fields count(*)", "can only be used in stats"),
     ("parse @message '* *' as a", "2 '*' but 1 names"),
     ("dedup level | stats count(*)", "'stats' at position 14: the only command that can follow dedup is limit"),
-    ("filter @type = 'REPORT' | stats avg(@duration)", "the field @type (discovered from Lambda"),
     ("display @entity.KeyAttributes.Type", "the field @entity (the entity of Explore related telemetry)"),
     ("limit 0", "between 1 and 100000"),
     ("limit 100001", "between 1 and 100000"),

@@ -67,9 +67,21 @@ DEFAULT_INDEXED = ("@logStream", "@aws.region", "@aws.account", "@source.log", "
                    "@data_source_type", "@data_format", "traceId", "severityText", "attributes.session.id")
 # System fields AWS discovers that mamori does not: refused by name rather than empty.
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_AnalyzeLogData-discoverable-fields.html
-UNDISCOVERED = {**{f: "discovered from Lambda START/END/REPORT lines" for f in (
-    "@type", "@requestId", "@duration", "@billedDuration", "@memorySize", "@maxMemoryUsed", "@initDuration",
-    "@xrayTraceId", "@xraySegmentId")}, "@entity": "the entity of Explore related telemetry"}
+UNDISCOVERED = {"@entity": "the entity of Explore related telemetry"}
+# Fields of the lines Lambda writes for each invocation (START / END / REPORT RequestId: ...):
+# (regular expression with one group, type, scale). Memory sizes are in bytes (MB x 10^6), as
+# AWS's sample queries divide @memorySize and @maxMemoryUsed by 1000 / 1000 to get MB.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_AnalyzeLogData-discoverable-fields.html
+LAMBDA_FIELDS = {
+    "@type": (r"^(START|END|REPORT) RequestId: ", "any", 0),
+    "@requestId": (r"^(?:START|END|REPORT) RequestId: ([^\s]+)", "any", 0),
+    "@duration": (r"(?s)^REPORT RequestId: .*?\tDuration: ([0-9.]+) ms", "num", 1),
+    "@billedDuration": (r"(?s)^REPORT RequestId: .*?\tBilled Duration: ([0-9.]+) ms", "num", 1),
+    "@memorySize": (r"(?s)^REPORT RequestId: .*?\tMemory Size: ([0-9]+) MB", "num", 1_000_000),
+    "@maxMemoryUsed": (r"(?s)^REPORT RequestId: .*?\tMax Memory Used: ([0-9]+) MB", "num", 1_000_000),
+    "@xrayTraceId": (r"(?s)^REPORT RequestId: .*?XRAY TraceId: ([^\s]+)", "any", 0),
+    "@xraySegmentId": (r"(?s)^REPORT RequestId: .*?\tSegmentId: ([^\s]+)", "any", 0),
+}
 PATTERN_COLUMNS = {"@pattern": ("pattern", "str"), "@ratio": ("ratio", "num"), "@sampleCount": ("sample_count", "int"),
                    "@severityLabel": ("severity", "str"), "@tokens": ("tokens", "str"),
                    "@visualization": ("visualization", "str")}
@@ -172,6 +184,12 @@ class Compiler:
         if name.startswith("@"):
             if name == "@ptr":
                 raise unsupported("using @ptr in an expression")
+            if name in LAMBDA_FIELDS:
+                rx, typ, scale = LAMBDA_FIELDS[name]
+                sql = f"nullif(regexp_extract(_msg, {s(rx)}, 1), '')"
+                if typ == "num":
+                    return f"(TRY_CAST({sql} AS DOUBLE) * {scale})", "num"
+                return sql, "any"
             root = name.split(".")[0]
             if root in UNDISCOVERED:
                 raise unsupported(f"the field {root} ({UNDISCOVERED[root]})")
