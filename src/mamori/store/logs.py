@@ -299,20 +299,15 @@ def get(telemetry: Any, account: str, region: str, log_group: str, event_id: int
 
 
 def stream_stats(telemetry: Any, account: str, region: str, log_group: str) -> dict[str, tuple[int, int, int, int]]:
-    """stream -> (first ts, last ts, last ingestion time, stored bytes). Sealed events
-    count their ciphertext without nonce and tag (the length of the message)."""
+    """stream -> (first ts, last ts, last ingestion time, stored bytes). Stored bytes count
+    the messages' UTF-8 bytes (the plaintext's for sealed events: the `size` column)."""
     ensure(telemetry)
     with telemetry.lock:
-        conn = telemetry.connection()
-        rows = conn.execute(
-            f"SELECT log_stream, min(ts), max(ts), max(ingestion_time), sum(strlen(message)) FROM {TABLE} "
-            "WHERE account = ? AND region = ? AND log_group = ? GROUP BY log_stream",
+        rows = telemetry.connection().execute(
+            f"SELECT log_stream, min(ts), max(ts), max(ingestion_time), sum(coalesce(size, strlen(message))) "
+            f"FROM {TABLE} WHERE account = ? AND region = ? AND log_group = ? GROUP BY log_stream",
             [account, region, log_group]).fetchall()
-        sealed = dict(conn.execute(
-            f"SELECT log_stream, sum(octet_length(sealed) - {NONCE + 16}) FROM {SEALED} "
-            "WHERE account = ? AND region = ? AND log_group = ? GROUP BY log_stream",
-            [account, region, log_group]).fetchall())
-    return {r[0]: (r[1], r[2], r[3], int(r[4] or 0) + int(sealed.get(r[0]) or 0)) for r in rows}
+    return {r[0]: (r[1], r[2], r[3], int(r[4] or 0)) for r in rows}
 
 
 def delete(telemetry: Any, account: str, region: str, log_group: str, *, stream: str | None = None,
