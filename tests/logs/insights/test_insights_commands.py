@@ -301,3 +301,25 @@ def test_stop_query_cancels(loaded):
     for qid in qids:
         status = logs.get_query_results(queryId=qid)["status"]
         assert status == ("Cancelled" if qid in stopped else "Complete")
+
+
+def test_start_query_honours_resource_tag_conditions(mamori):
+    logs, iam = mamori.client("logs"), mamori.client("iam")
+    tag = uuid.uuid4().hex[:6]
+    at = now_ms(mamori) - 60_000
+    make_group(logs, f"/tagged-{tag}/a", ["a"], at, tags={"team": "a"})
+    make_group(logs, f"/tagged-{tag}/b", ["b"], at, tags={"team": "b"})
+    user = f"team-a-{tag}"
+    iam.create_user(UserName=user)
+    creds = iam.create_access_key(UserName=user)["AccessKey"]
+    iam.put_user_policy(UserName=user, PolicyName="q", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["logs:StartQuery", "logs:GetQueryResults"], "Resource": "*",
+             "Condition": {"StringEquals": {"aws:ResourceTag/team": "a"}}}]}))
+    reader = mamori.client("logs", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"])
+    start, end = at // 1000 - 5, at // 1000 + 60
+    _, rows = query(reader, "display @message", start, end, logGroupName=f"/tagged-{tag}/a")
+    assert rows == [{"@message": "a"}]
+    with pytest.raises(ClientError) as exc:
+        reader.start_query(logGroupName=f"/tagged-{tag}/b", startTime=start, endTime=end, queryString="display @message")
+    assert code(exc) == "AccessDeniedException"

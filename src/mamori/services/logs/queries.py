@@ -31,7 +31,15 @@ from typing import Any
 
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
-from mamori.services.logs.common import GROUP, group_arn, invalid, make_token, not_found, read_token
+from mamori.services.logs.common import (
+    GROUP,
+    group_arn,
+    invalid,
+    make_token,
+    not_found,
+    read_token,
+    resource_tag_keys,
+)
 from mamori.store import logs as events_store
 
 QUERY = "logs:query"
@@ -138,14 +146,15 @@ class QueryOperations:
                               "(logGroupName, logGroupNames or logGroupIdentifiers)")
             docs = self._source_groups(ctx, source)
             for doc in docs:
-                ctx.authorize("logs:StartQuery", group_arn(ctx, name=doc["logGroupName"]))
+                ctx.authorize("logs:StartQuery", group_arn(ctx, name=doc["logGroupName"]), resource_tag_keys(doc))
             if not docs:
                 ctx.authorize("logs:StartQuery", group_arn(ctx, name="*"))
             names = [d["logGroupName"] for d in docs]
         else:
             names = self._query_groups(request)
+            found = {name: ctx.store.get(group_arn(ctx, name=name)) for name in names}
             for name in names:
-                ctx.authorize("logs:StartQuery", group_arn(ctx, name=name))
+                ctx.authorize("logs:StartQuery", group_arn(ctx, name=name), resource_tag_keys(found[name] or {}))
         if language != "CWLI":
             raise invalid(f"Query language {language} is not supported by mamori yet")
         start, end = request["startTime"], request["endTime"]
@@ -155,7 +164,7 @@ class QueryOperations:
         if source is None:
             docs = []
             for name in names:
-                doc = ctx.store.get(group_arn(ctx, name=name))
+                doc = found[name]
                 if doc is None:
                     raise error("ResourceNotFoundException", f"Log group '{name}' does not exist for account ID "
                                 f"'{ctx.account_id}' (Service: AWSLogs; Status Code: 400)")
@@ -184,7 +193,7 @@ class QueryOperations:
                     raise error("MalformedQueryException", msg, queryCompileError={"message": msg})
         if compiled.unmask:
             for doc in docs:
-                ctx.authorize("logs:Unmask", group_arn(ctx, name=doc["logGroupName"]))
+                ctx.authorize("logs:Unmask", group_arn(ctx, name=doc["logGroupName"]), resource_tag_keys(doc))
         # the queries of this account and Region a worker has not finished (a query left
         # active by a restart reads as Failed: only this process's workers run queries)
         prefix = _query_arn(ctx, "")
@@ -216,6 +225,11 @@ class QueryOperations:
             self._insights_jobs.pop(done, None)
         self._insights_jobs[arn] = pool.submit(self._run_query, ctx.store, ctx.telemetry, arn, compiled, job)
         return {"queryId": query_id}
+
+    def _tag_keys(self, ctx: RequestContext, name: str) -> dict[str, Any]:
+        """aws:ResourceTag/* condition keys of a log group ('*' and groups gone: none)."""
+        doc = ctx.store.get(group_arn(ctx, name=name)) if name != "*" else None
+        return resource_tag_keys(doc or {})
 
     def _query_groups(self, request: dict[str, Any]) -> list[str]:
         given = [k for k in ("logGroupName", "logGroupNames", "logGroupIdentifiers") if request.get(k)]
@@ -494,7 +508,7 @@ class QueryOperations:
         doc = ctx.store.get(arn)
         groups = doc["logGroupNames"] if doc else ["*"]
         for name in groups or ["*"]:
-            ctx.authorize("logs:GetQueryResults", group_arn(ctx, name=name))
+            ctx.authorize("logs:GetQueryResults", group_arn(ctx, name=name), self._tag_keys(ctx, name))
         job = getattr(self, "_insights_jobs", {}).get(arn)
         if doc is not None and doc["status"] in ACTIVE and job is not None:
             # asyncio.wait neither raises for a job that failed or was cancelled nor cancels it
@@ -528,7 +542,7 @@ class QueryOperations:
         query_id = request["queryId"]
         doc = ctx.store.get(_query_arn(ctx, query_id))
         for name in (doc["logGroupNames"] if doc else ["*"]) or ["*"]:
-            ctx.authorize("logs:StopQuery", group_arn(ctx, name=name))
+            ctx.authorize("logs:StopQuery", group_arn(ctx, name=name), self._tag_keys(ctx, name))
         arn = _query_arn(ctx, query_id)
         with self._status_lock():
             doc = self._load_query(ctx, query_id)
@@ -571,7 +585,8 @@ class QueryOperations:
 
     def describe_queries(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         group = request.get("logGroupName")
-        ctx.authorize("logs:DescribeQueries", group_arn(ctx, name=group) if group else "*")
+        ctx.authorize("logs:DescribeQueries", group_arn(ctx, name=group) if group else "*",
+                      self._tag_keys(ctx, group) if group else {})
         docs = [self._refresh(ctx, d) for d in ctx.store.list(QUERY, account_id=ctx.account_id, region=ctx.region)
                 if not self._expired(ctx, d)]
         docs.sort(key=lambda d: d["createTime"], reverse=True)
