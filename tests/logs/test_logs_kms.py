@@ -131,6 +131,17 @@ def test_sealed_events_read_back_and_stop_with_the_key(mamori, logs, kms):
     kms.enable_key(KeyId=key)
     assert len(messages(logs, name)) == 4
 
+    # A key policy that stops allowing Logs: AccessDeniedException for writes and reads.
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{mamori.account_id}:root"}, "Action": "kms:*",
+         "Resource": "*"}]}))
+    with pytest.raises(ClientError) as exc:
+        put(logs, name, ["policy changed"])
+    assert code(exc) == "AccessDeniedException"
+    with pytest.raises(ClientError) as exc:
+        messages(logs, name)
+    assert code(exc) == "AccessDeniedException"
+
 
 def test_associate_and_disassociate_keep_each_events_key(mamori, logs, kms):
     name = f"/kms/{uuid.uuid4().hex[:8]}"
