@@ -119,6 +119,9 @@ def test_filter_index_uses_index_policies(mamori):
     assert rows == [{"c": "6"}]  # the group without the index is skipped
     assert logs.list_log_groups_for_query(queryId=qid)["logGroupIdentifiers"] == [
         f"arn:aws:logs:us-east-1:000000000000:log-group:{indexed}"]
+    stats = logs.get_query_results(queryId=qid)["statistics"]
+    assert stats["logGroupsScanned"] == 1 and stats["estimatedRecordsSkipped"] == len(messages)
+    assert stats["estimatedBytesSkipped"] == sum(len(m) for m in messages)
     # an account-level field index policy indexes the other group too
     logs.put_account_policy(policyName=f"idx-{tag}", policyType="FIELD_INDEX_POLICY",
                             policyDocument=json.dumps({"Fields": ["requestId"]}),

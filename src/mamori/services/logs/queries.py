@@ -209,6 +209,7 @@ class QueryOperations:
         job = {"account": ctx.account_id, "region": ctx.region, "groups": names, "start": start_ms,
                "end": end_ms, "read_from": read_from, "previous": previous,
                "scanned_groups": len([n for n in names if n in analyzed]),
+               "skipped_groups": [n for n in names if n not in analyzed],
                "masks": {} if compiled.unmask else {d["logGroupName"]: (d["_dataProtection"],
                                                                         int(d.get("_dataProtectionTime") or 0))
                                                     for d in docs if d.get("_dataProtection")},
@@ -345,6 +346,12 @@ class QueryOperations:
                     results, stats = self._run_pattern(cur, compiled, job)
                 else:
                     results, stats = self._run_sql(cur, compiled, job)
+                if job["skipped_groups"]:  # filterIndex skipped the groups not indexed on its field
+                    n, size = cur.execute(
+                        "SELECT count(*), sum(size) FROM log_events WHERE account = ? AND region = ? AND "
+                        "list_contains(?::VARCHAR[], log_group) AND ts >= ? AND ts <= ?",
+                        [job["account"], job["region"], job["skipped_groups"], job["start"], job["end"]]).fetchone()
+                    stats.update(estimatedRecordsSkipped=float(n or 0), estimatedBytesSkipped=float(size or 0))
             finally:
                 self._insights_cursors.pop(arn, None)
                 cur.close()
