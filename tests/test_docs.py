@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from botocore import xform_name
+
 from mamori.cli import coverage_rows, coverage_table
 from mamori.services.base import discover, snake_case
 
@@ -41,7 +43,10 @@ def test_every_implemented_operation_has_a_test():
     for name, cls in discover().items():
         provider = cls.__new__(cls)
         for op in provider.implemented_operations():
-            if not re.search(rf"\.{snake_case(op)}\(", test_text):
+            # boto3's method name (botocore.xform_name: GetOTelEnrichment ->
+            # get_otel_enrichment) or the provider's own snake_case.
+            names = {snake_case(op), xform_name(op)}
+            if not any(re.search(rf"\.{name}\(", test_text) for name in names):
                 missing.append(f"{name}:{op}")
     assert not missing, f"operations implemented without a test calling them: {missing}"
 

@@ -85,7 +85,8 @@ CASES = [
     ),
     (
         "cloudwatch", "smithy-rpc-v2-cbor", "ListMetrics", {"Namespace": ""},
-        "ValidationException",
+        # CloudWatch left the query protocol (awsQueryCompatible) and kept its code.
+        "ValidationError",
         # Every broken constraint is its own error, as AWS reports them.
         "2 validation errors detected: Value '' at 'namespace' failed to satisfy constraint: "
         "Member must have length greater than or equal to 1; Value '' at 'namespace' failed "
@@ -93,7 +94,7 @@ CASES = [
     ),
     (
         "cloudwatch", "json", "DeleteAlarms", {},
-        "ValidationException",
+        "ValidationError",
         "1 validation error detected: Value null at 'alarmNames' failed to satisfy "
         "constraint: Member must not be null",
     ),

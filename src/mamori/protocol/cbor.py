@@ -160,7 +160,8 @@ class CborCodec(ProtocolCodec):
             params = decode(shape, document, shape.name)
         except RecursionError as exc:  # a recursive shape nested absurdly deep
             raise SerializationError("Request body is nested too deeply") from exc
-        validate(shape, params)
+        # Services that left the query protocol keep its validation code (ValidationError).
+        validate(shape, params, code=_validation_code(operation))
         return params
 
     def serialize_response(
@@ -198,3 +199,8 @@ class CborCodec(ProtocolCodec):
 register(CborCodec())
 
 __all__ = ["CborCodec", "decode", "encode"]
+
+
+def _validation_code(operation: OperationModel) -> str:
+    compatible = "awsQueryCompatible" in operation.service_model.metadata
+    return "ValidationError" if compatible else "ValidationException"

@@ -76,7 +76,8 @@ class JsonCodec(ProtocolCodec):
             params = jsonbody.decode(shape, document)
         except RecursionError as exc:  # a recursive shape nested absurdly deep
             raise SerializationError("Request body is nested too deeply") from exc
-        validate(shape, params)
+        # Services that left the query protocol keep its validation code (ValidationError).
+        validate(shape, params, code=_validation_code(operation))
         return params
 
     def serialize_response(
@@ -119,3 +120,8 @@ def _content_type(service: ServiceModel) -> str:
 
 
 register(JsonCodec())
+
+
+def _validation_code(operation: OperationModel) -> str:
+    compatible = "awsQueryCompatible" in operation.service_model.metadata
+    return "ValidationError" if compatible else "ValidationException"

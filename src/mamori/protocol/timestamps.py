@@ -121,6 +121,14 @@ def to_datetime(value: Any) -> datetime:
 
 def format(value: Any, fmt: str) -> str | int | float:  # noqa: A001 - the module's verb
     """An output value -> its wire form in `fmt` (numbers for unixTimestamp)."""
+    if fmt == UNIX and isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        # An epoch number stays a number (to the millisecond), without a datetime between:
+        # GetMetricData answers 100,000 timestamps a page.
+        whole = math.floor(value)
+        millis = round((value - whole) * 1000)
+        if millis == 1000:
+            whole, millis = whole + 1, 0
+        return whole + millis / 1000 if millis else int(whole)
     dt = to_datetime(value).astimezone(timezone.utc)
     millis = dt.microsecond // 1000
     if fmt == UNIX:
