@@ -29,6 +29,8 @@ from typing import Any
 from botocore.model import OperationModel, Shape
 from hypothesis import strategies as st
 
+from mamori.protocol.rest import _PRESIGN_KEYS
+
 MAX_STRING = 24
 MAX_ITEMS = 3
 MAX_OPTIONAL_MEMBERS = 8
@@ -183,7 +185,10 @@ def _draw_key(shape: Shape) -> st.SearchStrategy[str]:
     # Map keys travel as XML text and form values: keep them non-empty and unique.
     meta = shape.metadata
     enum = tuple(shape.enum) if getattr(shape, "enum", None) else None
-    return _string_strategy(enum, meta.get("pattern"), max(1, meta.get("min", 0)), meta.get("max"))
+    # The SigV4 query parameters of presigned URLs (X-Amz-Credential, ...) belong to
+    # authentication: a querystring map never carries them.
+    return _string_strategy(enum, meta.get("pattern"), max(1, meta.get("min", 0)), meta.get("max")).filter(
+        lambda key: key.lower() not in _PRESIGN_KEYS)
 
 
 def _draw_structure(draw: Any, shape: Shape, depth: int, max_depth: int) -> dict[str, Any]:

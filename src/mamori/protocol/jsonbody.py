@@ -221,6 +221,9 @@ def _build(shape: Shape, json_name: bool, timestamp_format: str) -> Any:
         return structure
     if kind == "list":
         member = shape.member
+        flat = _flat_list_decoder(member, json_name)
+        if flat is not None:
+            return flat
 
         def listing(value: Any) -> Any:
             if type(value) is not list:
@@ -249,6 +252,50 @@ def _build(shape: Shape, json_name: bool, timestamp_format: str) -> Any:
     if method is None:
         return lambda value: value
     return lambda value: method(shape, value, "")
+
+
+# A list of flat structures (PutLogEvents' 1,000 {timestamp, message}) gets one generated
+# loop with the type checks written out: no call per item or per member.
+_FLAT_CHECKS = {
+    "string": "if type(v) is not str: raise _Invalid",
+    "boolean": "if type(v) is not bool: raise _Invalid",
+    "integer": "if type(v) is not int:\n{pad}    if type(v) is float and v.is_integer(): v = int(v)\n"
+               "{pad}    else: raise _Invalid",
+}
+_FLAT_CHECKS["long"] = _FLAT_CHECKS["integer"]
+
+
+def _flat_list_decoder(member: Shape, json_name: bool) -> Any:
+    if member.type_name != "structure" or getattr(member, "is_document_type", False):
+        return None
+    fields = [(name, member_wire_name(name, m, json_name), m.type_name) for name, m in member.members.items()]
+    if not fields or any(kind not in _FLAT_CHECKS for _, _, kind in fields):
+        return None
+    pad = " " * 12
+    lines = [
+        "def flat_list(value):",
+        "    if type(value) is not list: raise _Invalid",
+        "    out = []",
+        "    append = out.append",
+        "    for item in value:",
+        "        if item is None:",
+        "            append(None)",
+        "            continue",
+        "        if type(item) is not dict: raise _Invalid",
+        "        d = {}",
+        "        get = item.get",
+    ]
+    for name, wire, kind in fields:
+        lines += [
+            f"        v = get({wire!r})",
+            "        if v is not None:",
+            pad + _FLAT_CHECKS[kind].format(pad=pad),
+            f"            d[{name!r}] = v",
+        ]
+    lines += ["        append(d)", "    return out"]
+    namespace: dict[str, Any] = {"_Invalid": _Invalid}
+    exec("\n".join(lines), namespace)  # noqa: S102 - source built above from the model's names only
+    return namespace["flat_list"]
 
 
 def _wrong(path: str, expected: str, value: Any) -> SerializationError:

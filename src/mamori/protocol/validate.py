@@ -129,6 +129,10 @@ def _build_checker(shape: Shape) -> Any:
             return True
 
         return structure
+    if kind == "list":
+        flat = _flat_list_checker(shape)
+        if flat is not None:
+            return flat
     if kind == "list" or kind == "map":
         inner = _checker(shape.member) if kind == "list" else None
         key_check = _checker(shape.key) if kind == "map" else None
@@ -184,6 +188,69 @@ def _build_checker(shape: Shape) -> Any:
         return lambda value: not isinstance(value, (int, float)) or isinstance(value, bool) or (
             (low is None or value >= low) and (high is None or value <= high))
     return None
+
+
+_NUMBERS = ("integer", "long", "float", "double")
+
+
+def _flat_list_checker(shape: Shape) -> Any:
+    """A list of flat structures (PutLogEvents' 1,000 {timestamp, message}) gets one
+    generated loop with every constraint written out; None if the items nest."""
+    member = shape.member
+    if member.type_name != "structure" or getattr(member, "is_document_type", False):
+        return None
+    members = member.members
+    if any(m.type_name not in ("string", "boolean", *_NUMBERS) for m in members.values()):
+        return None
+    required = set(member.required_members)
+    env: dict[str, Any] = {}
+    body: list[str] = []
+    for i, (name, m) in enumerate(members.items()):
+        meta = m.metadata
+        low, high = _sized(meta)
+        tests: list[str] = []
+        if m.type_name == "string":
+            if low is not None:
+                tests.append(f"len(v) < {int(low)}")
+            if high is not None:
+                tests.append(f"len(v) > {int(high)}")
+            if meta.get("enum"):
+                env[f"enum{i}"] = frozenset(meta["enum"])
+                tests.append(f"v not in enum{i}")
+            regex = compile_pattern(meta["pattern"]) if meta.get("pattern") else None
+            if regex is not None:
+                env[f"match{i}"] = regex.fullmatch
+                tests.append(f"match{i}(v) is None")
+            guard = "isinstance(v, str)"
+        elif m.type_name in _NUMBERS:
+            if low is not None:
+                tests.append(f"v < {low!r}")
+            if high is not None:
+                tests.append(f"v > {high!r}")
+            guard = "isinstance(v, (int, float)) and not isinstance(v, bool)"
+        else:
+            guard = "False"
+        if name not in required and not tests:
+            continue
+        body.append(f"        v = get({name!r})")
+        if name in required:
+            body.append("        if v is None: return False")
+        if tests:
+            body.append(f"        if v is not None and {guard} and ({' or '.join(tests)}): return False")
+    low, high = _sized(shape.metadata)
+    if not body and low is None and high is None:
+        return None
+    lines = ["def flat_list(value):", "    if not isinstance(value, list): return True"]
+    if low is not None:
+        lines.append(f"    if len(value) < {int(low)}: return False")
+    if high is not None:
+        lines.append(f"    if len(value) > {int(high)}: return False")
+    if body:
+        lines += ["    for item in value:", "        if not isinstance(item, dict): continue", "        get = item.get",
+                  *body]
+    lines.append("    return True")
+    exec("\n".join(lines), env)  # noqa: S102 - source built above from the model only
+    return env["flat_list"]
 
 
 def _lower_first(name: str) -> str:
