@@ -490,11 +490,12 @@ def log_ingestion(telemetry: Any, after_id: int) -> tuple[list[tuple[str, str, s
             raise
         if newest <= after_id:
             return [], after_id
+        # The size column holds each message's UTF-8 length (the plaintext's for sealed
+        # events). Summing a CASE over strlen and the sealed blobs instead tripped a
+        # DuckDB 2.0 bug (the sum narrowed to INT8, then overflowed or came out wrong).
         rows = conn.execute(
-            "SELECT e.account, e.region, e.log_group, floor(e.ingestion_time / 60000) * 60 AS minute, count(*), "
-            "sum(CASE WHEN e.message = '' THEN coalesce(octet_length(s.sealed) - 28, 0) ELSE strlen(e.message) END) "
-            "FROM log_events e LEFT JOIN log_events_sealed s ON s.id = e.id "
-            "WHERE e.id > ? AND e.id <= ? GROUP BY ALL ORDER BY ALL",
+            "SELECT account, region, log_group, floor(ingestion_time / 60000) * 60 AS minute, count(*), "
+            "coalesce(sum(size), 0)::BIGINT FROM log_events WHERE id > ? AND id <= ? GROUP BY ALL ORDER BY ALL",
             [after_id, newest],
         ).fetchall()
     return rows, newest
