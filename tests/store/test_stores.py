@@ -108,3 +108,34 @@ def test_lookup_filters_and_pages():
                                        attribute=("EventName", "CreateTrail"), limit=2, after=cursor)
     assert [e["eventID"][-1] for e in rest] == ["1"] and cursor is None
     store.close()
+
+
+def _log_rows(telemetry):
+    from mamori.store import logs
+
+    logs.sync(telemetry)
+    with telemetry.lock:
+        return telemetry.connection().execute("SELECT id, ts, message FROM log_events ORDER BY id").fetchall()
+
+
+def test_log_events_written_behind_are_replayed_from_the_journal(tmp_path):
+    """Log events are acknowledged once in the journal; a crash before the writer stored
+    them leaves them there, and the next start inserts them, once each."""
+    from mamori.store import logs
+
+    store = TelemetryStore.open(tmp_path)
+    logs.append(store, "1", "r", "g", "s", [10, 11], ["a", "b"], 99)
+    assert _log_rows(store) == [(1, 10, "a"), (2, 11, "b")]
+    store.close()
+    # What a crash leaves: a batch the writer had stored, one it had not, a torn line.
+    lines = [json.dumps([1, "1", "r", "g", "s", 99, [10, 11], ["a", "b"]]),
+             json.dumps([3, "1", "r", "g", "s", 99, [12, 13], ["c", "d"]]),
+             '[5, "1", "r", "g", "s", 99, [14]']
+    (tmp_path / logs.JOURNAL).write_text("\n".join(lines))
+    again = TelemetryStore.open(tmp_path)
+    logs.ensure(again)
+    assert _log_rows(again) == [(1, 10, "a"), (2, 11, "b"), (3, 12, "c"), (4, 13, "d")]
+    assert (tmp_path / logs.JOURNAL).stat().st_size == 0
+    assert logs.append(again, "1", "r", "g", "s", [15], ["e"], 99) == 5  # ids go on after the replayed ones
+    assert _log_rows(again)[-1] == (5, 15, "e")
+    again.close()

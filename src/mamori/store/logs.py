@@ -20,9 +20,15 @@ KMS ciphertext) live with the log group in the resource store; plaintext data ke
 ever pass through memory. Readers of sealed events hand in the plaintext data keys they
 got from KMS: `unseal()` for the Logs API, `prepare_query()` for Logs Insights.
 
-Ingestion is one vectorized INSERT per PutLogEvents (two lists unnested side by side);
-ids come from a counter kept on the telemetry store, started from the table's max(id)
-the first time it is needed in a process.
+Ingestion is write-behind: PutLogEvents appends its batch as one line to
+`<data-dir>/logs.journal` (a plain write: it survives kill -9) and hands it to a writer
+thread, which inserts it with one vectorized INSERT on a cursor of its own while the
+server goes on (DuckDB runs the insert without the GIL, on the other core). Readers call
+`sync()` first, so every read sees every accepted event (read-your-writes). The journal
+is truncated whenever the writer has caught up; at start, batches left in it by a crash
+are inserted again, less the ids already stored. Events of groups with a KMS key are
+inserted at once (they are sealed first). Ids come from a counter kept on the telemetry
+store, started from the table's max(id) the first time it is needed in a process.
 
 Only this module (and the SQL the Insights compiler emits against this table) touches
 it; the Logs provider goes through the functions here.
@@ -32,12 +38,19 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
+import threading
+from pathlib import Path
 from typing import Any, Callable
+
+log = logging.getLogger("mamori.logs")
 
 TABLE = "log_events"
 SEALED = "log_events_sealed"
 NONCE = 12  # bytes of AES-GCM nonce in front of each sealed message
+JOURNAL = "logs.journal"
+MAX_QUEUED = 64  # batches accepted but not yet stored, before PutLogEvents waits
 
 DDL = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -72,17 +85,136 @@ UPDATE {TABLE} SET size = strlen(message) WHERE size IS NULL;
 
 
 def ensure(telemetry: Any) -> None:
-    """Create the tables (once per process) and clear them on `mamori reset`."""
-    if "logs" in getattr(telemetry, "_schemas", ()):
+    """Create the tables and the writer (once per process), replay what a crash left in
+    the journal, and clear the tables on `mamori reset`."""
+    if getattr(telemetry, "_logs_writer", None) is not None:
         return
-    telemetry.schema("logs", DDL)
+    with telemetry.lock:
+        if getattr(telemetry, "_logs_writer", None) is not None:
+            return
+        telemetry.schema("logs", DDL)
+        writer = _Writer(telemetry)
+        telemetry._logs_writer = writer
 
     def clear() -> None:
+        # Runs holding the telemetry lock, from the event loop: once synced, the writer
+        # is idle and nothing else submits.
+        writer.sync()
         conn = telemetry.connection()
         conn.execute(f"DELETE FROM {TABLE}")
         conn.execute(f"DELETE FROM {SEALED}")
 
     telemetry.on_reset(clear)
+    telemetry.on_close(writer.close)
+
+
+def sync(telemetry: Any) -> None:
+    """Wait until every accepted event is in the table (call before reading it)."""
+    writer = getattr(telemetry, "_logs_writer", None)
+    if writer is not None:
+        writer.sync()
+
+
+def _insert_plain(conn: Any, batch: list[Any]) -> None:
+    first, account, region, log_group, log_stream, ingestion_time, stamps, messages = batch
+    conn.execute(
+        f"INSERT INTO {TABLE} SELECT ? + row_number() OVER () - 1, ?, ?, ?, ?, b.ts, ?, b.m, strlen(b.m) "
+        "FROM (SELECT unnest(?::BIGINT[]) AS ts, unnest(?::VARCHAR[]) AS m) b",
+        [first, account, region, log_group, log_stream, ingestion_time, stamps, messages])
+
+
+class _Writer:
+    """The journal and the thread that moves its batches into DuckDB."""
+
+    def __init__(self, telemetry: Any) -> None:
+        self.telemetry = telemetry
+        self.path = Path(telemetry._dir or telemetry._tmp) / JOURNAL
+        self.cond = threading.Condition()
+        self.lock = threading.Lock()  # one writer of the tables at a time
+        self.queue: list[list[Any]] = []
+        self.busy = False
+        self.failed = False
+        self.closed = False
+        self._replay()
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self.thread = threading.Thread(target=self._run, name="mamori-logs-writer", daemon=True)
+        self.thread.start()
+
+    def _replay(self) -> None:
+        """Insert the batches a crash left in the journal (called holding the telemetry lock)."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return
+        conn = self.telemetry.connection()
+        stored = int(conn.execute(f"SELECT coalesce(max(id), 0) FROM {TABLE}").fetchone()[0])
+        replayed = 0
+        for line in self.path.read_bytes().splitlines():
+            try:
+                batch = json.loads(line)
+            except ValueError:
+                continue  # the torn last line of a crash: its request was never answered
+            first, stamps = int(batch[0]), batch[6]
+            skip = max(0, stored - first + 1)
+            if skip >= len(stamps):
+                continue
+            batch[0], batch[6], batch[7] = first + skip, stamps[skip:], batch[7][skip:]
+            _insert_plain(conn, batch)
+            replayed += len(batch[6])
+        os.truncate(self.path, 0)
+        if replayed:
+            log.info("replayed %d log events from the journal", replayed)
+
+    def submit(self, batch: list[Any]) -> None:
+        line = _dumps(batch) + b"\n"
+        with self.cond:
+            while len(self.queue) >= MAX_QUEUED and not self.closed:
+                self.cond.wait()  # the writer is behind: hold the caller, not the memory
+            os.write(self.fd, line)
+            self.queue.append(batch)
+            self.cond.notify_all()
+
+    def sync(self) -> None:
+        with self.cond:
+            while (self.queue or self.busy) and not self.closed:
+                self.cond.wait()
+
+    def _run(self) -> None:
+        cursor = self.telemetry.cursor()
+        while True:
+            with self.cond:
+                while not self.queue and not self.closed:
+                    self.cond.wait()
+                if not self.queue:
+                    return
+                batches, self.queue = self.queue, []
+                self.busy = True
+            try:
+                with self.lock:
+                    for batch in batches:
+                        _insert_plain(cursor, batch)
+            except Exception:  # noqa: BLE001 - the journal keeps them for the next start
+                self.failed = True
+                log.exception("could not store %d batches of log events", len(batches))
+            with self.cond:
+                self.busy = False
+                if not self.queue and not self.failed:
+                    os.ftruncate(self.fd, 0)
+                self.cond.notify_all()
+
+    def close(self) -> None:
+        self.sync()
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+        self.thread.join(timeout=10)
+        os.close(self.fd)
+
+
+def _dumps(batch: list[Any]) -> bytes:
+    try:
+        from orjson import dumps
+    except ImportError:  # pragma: no cover - orjson is a dependency on CPython
+        return json.dumps(batch, separators=(",", ":")).encode("utf-8")
+    return dumps(batch)
 
 
 def pointer(account: str, region: str, log_group: str, event_id: int) -> str:
@@ -129,17 +261,16 @@ def append(telemetry: Any, account: str, region: str, log_group: str, log_stream
     n = len(stamps)
     if not n:
         return 0
+    writer = telemetry._logs_writer
     with telemetry.lock:
+        first = _reserve_ids(telemetry.connection(), telemetry, n)
+    if seal is None:
+        writer.submit([first, account, region, log_group, log_stream, ingestion_time, stamps, messages])
+        return first + n - 1
+    name, key, aad = seal
+    sealed = _seal(key, aad, messages)
+    with writer.lock, telemetry.lock:
         conn = telemetry.connection()
-        first = _reserve_ids(conn, telemetry, n)
-        if seal is None:
-            conn.execute(
-                f"INSERT INTO {TABLE} SELECT ? + row_number() OVER () - 1, ?, ?, ?, ?, b.ts, ?, b.m, strlen(b.m) "
-                "FROM (SELECT unnest(?::BIGINT[]) AS ts, unnest(?::VARCHAR[]) AS m) b",
-                [first, account, region, log_group, log_stream, ingestion_time, stamps, messages])
-            return first + n - 1
-        name, key, aad = seal
-        sealed = _seal(key, aad, messages)
         conn.execute("BEGIN")
         try:
             conn.execute(
@@ -258,6 +389,7 @@ def read(telemetry: Any, account: str, region: str, log_group: str, *, streams: 
     `contains` are substrings every returned message has (case-sensitive; leave it out
     for groups with sealed events, whose stored message is empty)."""
     ensure(telemetry)
+    sync(telemetry)
     sql = [f"SELECT id, log_stream, ts, ingestion_time, message FROM {TABLE} "
            "WHERE account = ? AND region = ? AND log_group = ?"]
     args: list[Any] = [account, region, log_group]
@@ -291,6 +423,7 @@ def read(telemetry: Any, account: str, region: str, log_group: str, *, streams: 
 
 def get(telemetry: Any, account: str, region: str, log_group: str, event_id: int) -> tuple | None:
     ensure(telemetry)
+    sync(telemetry)
     with telemetry.lock:
         return telemetry.connection().execute(
             f"SELECT id, log_stream, ts, ingestion_time, message FROM {TABLE} "
@@ -302,6 +435,7 @@ def stream_stats(telemetry: Any, account: str, region: str, log_group: str) -> d
     """stream -> (first ts, last ts, last ingestion time, stored bytes). Stored bytes count
     the messages' UTF-8 bytes (the plaintext's for sealed events: the `size` column)."""
     ensure(telemetry)
+    sync(telemetry)
     with telemetry.lock:
         rows = telemetry.connection().execute(
             f"SELECT log_stream, min(ts), max(ts), max(ingestion_time), sum(coalesce(size, strlen(message))) "
@@ -322,7 +456,8 @@ def delete(telemetry: Any, account: str, region: str, log_group: str, *, stream:
     if older_than is not None:
         where += " AND ts < ?"
         args.append(older_than)
-    with telemetry.lock:
+    sync(telemetry)
+    with telemetry._logs_writer.lock, telemetry.lock:
         conn = telemetry.connection()
         conn.execute(f"DELETE FROM {SEALED} {where}", args)
         row = conn.execute(f"DELETE FROM {TABLE} {where}", args).fetchone()
@@ -335,6 +470,7 @@ def field_time_ranges(telemetry: Any, account: str, region: str, log_group: str,
     dotted name walks into nested objects), for DescribeFieldIndexes. Fields no event
     has are left out. Sealed events are not looked into."""
     ensure(telemetry)
+    sync(telemetry)
     if not fields:
         return {}
     cols = []

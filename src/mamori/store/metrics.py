@@ -480,6 +480,9 @@ def log_ingestion(telemetry: Any, after_id: int) -> tuple[list[tuple[str, str, s
     log events stored after event id `after_id`, by minute of ingestion: bytes are the
     messages' UTF-8 size (a sealed event's is its ciphertext's: AES-GCM keeps the
     length, less the 12-byte nonce and 16-byte tag)."""
+    from mamori.store import logs
+
+    logs.sync(telemetry)
     with telemetry.lock:
         conn = telemetry.connection()
         try:

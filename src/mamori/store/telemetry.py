@@ -19,12 +19,15 @@ Only this module writes SQL for telemetry.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
 import threading
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("mamori.telemetry")
 
 DB_FILE = "telemetry.duckdb"
 JOURNAL_FILE = "cloudtrail.journal"
@@ -52,6 +55,7 @@ class TelemetryStore:
         self._seq = 0
         self._schemas: set[str] = set()
         self._resetters: list[Any] = []
+        self._closers: list[Any] = []
         # Ephemeral mode keeps its journal in a private temporary folder: the batch
         # load below is one vectorized DuckDB read of the journal either way.
         self._tmp = None if data_dir is not None else tempfile.mkdtemp(prefix="mamori-")
@@ -131,6 +135,11 @@ class TelemetryStore:
 
     def on_reset(self, clear: Any) -> None:
         self._resetters.append(clear)
+
+    def on_close(self, close: Any) -> None:
+        """`close()` runs when the store closes, before DuckDB does (a data set's writer
+        thread finishing its work)."""
+        self._closers.append(close)
 
     # -- CloudTrail -----------------------------------------------------------------------
 
@@ -243,6 +252,12 @@ class TelemetryStore:
                 clear()
 
     def close(self) -> None:
+        for close in self._closers:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - closing goes on
+                log.exception("closing a telemetry data set failed")
+        self._closers.clear()
         with self._lock:
             try:
                 self.flush()

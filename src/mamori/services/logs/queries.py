@@ -338,6 +338,7 @@ class QueryOperations:
         account, region = arn.split(":")[4], arn.split(":")[3]
         try:
             events_store.ensure(telemetry)
+            events_store.sync(telemetry)
             cur = telemetry.cursor()
             self._insights_cursors[arn] = cur  # StopQuery interrupts it
             try:
