@@ -174,8 +174,15 @@ class _Writer:
 
     def sync(self) -> None:
         with self.cond:
-            while (self.queue or self.busy) and not self.closed:
-                self.cond.wait()
+            while (self.queue or self.busy) and not self.closed and self.thread.is_alive():
+                self.cond.wait(0.5)
+            if self.queue and not self.thread.is_alive():
+                # The writer is gone (it could not even open its cursor): store here.
+                batches, self.queue = self.queue, []
+                with self.lock, self.telemetry.lock:
+                    for batch in batches:
+                        _insert_plain(self.telemetry.connection(), batch)
+                self.cond.notify_all()
 
     def _run(self) -> None:
         cursor = self.telemetry.cursor()
