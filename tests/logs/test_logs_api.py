@@ -402,3 +402,24 @@ def test_many_ellipses_do_not_hang(logs):
     message = " ".join(f"f{i}" for i in range(400))
     got = logs.test_metric_filter(filterPattern="[..., a = nope, ..., b = nope2, ..., c]", logEventMessages=[message])
     assert got["matches"] == []
+
+
+def test_events_from_before_the_data_protection_policy_stay_clear(logs, group, mamori_clock):
+    """AWS masks events as they are ingested: a policy does not reach back."""
+    mamori_clock.freeze()
+    logs.put_log_events(logGroupName=group, logStreamName="s1",
+                        logEvents=[{"timestamp": now_ms(mamori_clock), "message": "before carol@example.com"}])
+    mamori_clock.advance(60)
+    policy = {"Name": "p", "Version": "2021-06-01", "Statement": [
+        {"Sid": "a", "DataIdentifier": ["arn:aws:dataprotection::aws:data-identifier/EmailAddress"],
+         "Operation": {"Audit": {"FindingsDestination": {}}}},
+        {"Sid": "b", "DataIdentifier": ["arn:aws:dataprotection::aws:data-identifier/EmailAddress"],
+         "Operation": {"Deidentify": {"MaskConfig": {}}}}]}
+    logs.put_data_protection_policy(logGroupIdentifier=group, policyDocument=json.dumps(policy))
+    mamori_clock.advance(60)
+    logs.put_log_events(logGroupName=group, logStreamName="s1",
+                        logEvents=[{"timestamp": now_ms(mamori_clock), "message": "after dave@example.com"}])
+    expected = ["before carol@example.com", "after " + "*" * len("dave@example.com")]
+    got = logs.get_log_events(logGroupName=group, logStreamName="s1", startFromHead=True)["events"]
+    assert [e["message"] for e in got] == expected
+    assert [e["message"] for e in logs.filter_log_events(logGroupName=group)["events"]] == expected

@@ -116,7 +116,11 @@ class EventOperations:
         if unmask:
             ctx.authorize("logs:Unmask", doc["logGroupArn"], resource_tag_keys(doc))
             return None
-        return masker(policy)
+        mask = masker(policy)
+        since = int(doc.get("_dataProtectionTime") or 0)
+        # AWS masks events as they are ingested: those from before the policy stay as
+        # they were (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutDataProtectionPolicy.html).
+        return lambda message, ingested: mask(message) if ingested >= since else message
 
     def _unseal(self, ctx: RequestContext, doc: dict[str, Any], rows: list[tuple], keys: Any = None) -> list[tuple]:
         """Open the sealed events among `rows` (groups that ever had a KMS key)."""
@@ -152,7 +156,7 @@ class EventOperations:
         rows = self._unseal(ctx, doc, rows)
         rows = _within_response_size(rows, keep_last=bool(token and token.startswith("b/"))
                                      or (not token and not request.get("startFromHead")))
-        events = [{"timestamp": r[2], "message": mask(r[4]) if mask else r[4], "ingestionTime": r[3]} for r in rows]
+        events = [{"timestamp": r[2], "message": mask(r[4], r[3]) if mask else r[4], "ingestionTime": r[3]} for r in rows]
         if rows:
             forward, backward = (rows[-1][2], rows[-1][0]), (rows[0][2], rows[0][0])
         else:
@@ -199,7 +203,7 @@ class EventOperations:
                 scanned += 1
                 if pattern.kind == "all" or pattern.matches(row[4]):
                     found.append({"logStreamName": row[1], "timestamp": row[2],
-                                  "message": mask(row[4]) if mask else row[4], "ingestionTime": row[3],
+                                  "message": mask(row[4], row[3]) if mask else row[4], "ingestionTime": row[3],
                                   "eventId": str(row[0])})
                     if len(found) >= limit:
                         break
@@ -231,7 +235,7 @@ class EventOperations:
             raise error("ResourceNotFoundException", "The specified log record does not exist.")
         mask = self._reader(ctx, doc, bool(request.get("unmask")))
         row = self._unseal(ctx, doc, [row])[0]
-        message = mask(row[4]) if mask else row[4]
+        message = mask(row[4], row[3]) if mask else row[4]
         return {"logRecord": {"@message": message, "@timestamp": str(row[2]), "@logStream": row[1],
                               "@log": f"{account}:{group}", "@ingestionTime": str(row[3]),
                               "@ptr": request["logRecordPointer"]}}
