@@ -49,6 +49,8 @@ ANONYMOUS_OPERATIONS = frozenset({("sns", "ConfirmSubscription"), ("sns", "Unsub
 # is us-east-1 for them.
 # https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-concepts.html#cloudtrail-concepts-global-service-events
 GLOBAL_SERVICES = {"iam": "us-east-1"}
+# How many recent requests `mamori explain` can still explain (memory: about 1 KB each).
+RECENT_DECISIONS = 2_000
 
 
 @dataclass
@@ -274,7 +276,7 @@ class Pipeline:
             "principal": ctx.principal.arn,
             "decisions": [d.to_json() for d in ctx.decisions],
         }
-        while len(self.decisions) > 10_000:
+        while len(self.decisions) > RECENT_DECISIONS:
             self.decisions.popitem(last=False)
 
 

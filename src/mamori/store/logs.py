@@ -108,6 +108,15 @@ def ensure(telemetry: Any) -> None:
     telemetry.on_close(writer.close)
 
 
+def recover(telemetry: Any) -> None:
+    """At start: store what a crash left in the journal. Nothing is opened when the
+    journal is empty, so that DuckDB (tens of MiB) opens on the first use of Logs."""
+    base = getattr(telemetry, "_dir", None) or getattr(telemetry, "_tmp", None)
+    path = Path(base) / JOURNAL if base else None
+    if path is not None and path.exists() and path.stat().st_size > 0:
+        ensure(telemetry)
+
+
 def sync(telemetry: Any) -> None:
     """Wait until every accepted event is in the table (call before reading it)."""
     writer = getattr(telemetry, "_logs_writer", None)

@@ -48,5 +48,5 @@ class LogsProvider(QueryOperations, GroupOperations, EventOperations, FilterOper
         parent = getattr(super(), "setup", None)
         if parent is not None:
             parent()
-        events_store.ensure(self.runtime.telemetry)
+        events_store.recover(self.runtime.telemetry)
         self.runtime.scheduler.every(RETENTION_SWEEP, self.expire, "logs-retention")
