@@ -427,7 +427,7 @@ class QueryOperations:
                          "bytesScanned": float(scanned_bytes or 0)}
 
     def _run_pattern(self, cur: Any, compiled: Any, job: dict) -> tuple[list, dict]:
-        from mamori.services.logs.insights import clusters
+        from mamori.services.logs.insights import anomalies, clusters
         plan = compiled.pattern
         start, end = job["start"], job["end"]
         bin_ms = max(1000, -(-(end - start + 1) // 10))
@@ -435,7 +435,33 @@ class QueryOperations:
         sql = (plan.input_sql.replace("$bin_start", str(int(start))).replace("$bin_ms", str(int(bin_ms)))
                .replace("$cur_start", str(int(start))).replace("$prev_start", str(int(prev_start)))
                .replace("$prev_end", str(int(prev_end))))
+        t0 = width = 0
+        if plan.anomaly:
+            # the span anomalies.py cuts into bins: the queried groups' events in the time
+            # range, before any filter
+            first, last = cur.execute(
+                "SELECT min(ts), max(ts) FROM log_events WHERE account = ? AND region = ? AND "
+                "list_contains(?::VARCHAR[], log_group) AND ts >= ? AND ts <= ?",
+                self._params(job, job["read_from"])).fetchone()
+            t0 = int(first if first is not None else start)
+            width = max(1, -(-(int(last if last is not None else end) - t0 + 1) // anomalies.BINS))
+            sql = sql.replace("$fbin_start", str(t0)).replace("$fbin_ms", str(width))
         found = cur.execute(sql, self._params(job, job["read_from"])).fetchall()
+        fine: dict[str, dict[int, list]] = {}
+        if plan.anomaly:  # no previous window: every row is current; fold the fine bins away
+            merged: dict[tuple, list] = {}
+            for v, b, is_cur, is_prev, n, ts, event_id, fbin in found:
+                per = fine.setdefault(v, {}).setdefault(int(fbin), [0, ts])
+                per[0] += int(n)
+                per[1] = min(per[1], ts)
+                m = merged.get((v, b, is_cur, is_prev))
+                if m is None:
+                    merged[(v, b, is_cur, is_prev)] = [v, b, is_cur, is_prev, int(n), ts, event_id]
+                else:
+                    m[4] += int(n)
+                    if (ts, event_id) < (m[5], m[6]):
+                        m[5], m[6] = ts, event_id
+            found = [tuple(m) for m in merged.values()]
         # both windows are scanned (AWS: a comparison costs a query over the combined range)
         scanned, scanned_bytes = cur.execute(
             "SELECT count(*), sum(size) FROM log_events WHERE account = ? AND region = ? AND "
@@ -448,7 +474,13 @@ class QueryOperations:
             if is_prev:
                 rows.append((v, b, False, n, ts, event_id))
         matched = sum(int(r[3]) for r in rows if r[2])
-        if plan.diff is None:
+        if plan.anomaly:
+            table = anomalies.anomaly_rows(rows, fine, start, bin_ms, t0, width)
+            cur.execute("CREATE TEMP TABLE _patterns (pattern VARCHAR, ratio DOUBLE, sample_count BIGINT, "
+                        "severity VARCHAR, tokens VARCHAR, visualization VARCHAR, ts BIGINT, anomaly_type VARCHAR, "
+                        "description VARCHAR, priority VARCHAR, score DOUBLE, anomalous BOOLEAN, "
+                        "priority_rank INTEGER)")
+        elif plan.diff is None:
             table = clusters.pattern_rows(rows, start, bin_ms)
             cur.execute("CREATE TEMP TABLE _patterns (pattern VARCHAR, ratio DOUBLE, sample_count BIGINT, "
                         "severity VARCHAR, tokens VARCHAR, visualization VARCHAR)")

@@ -26,6 +26,8 @@ events always give the same patterns:
    values with their counts); `@visualization` the events per tenth of the query's time
    range, as a JSON object {bin start (epoch ms): count} (bins without events left out).
 
+`anomaly` (anomalies.py) looks for anomalies in the clusters of `pattern`.
+
 `diff` clusters the events of both windows together, then counts each pattern in the
 current window (`@sampleCount`) and in the earlier one (`@previousSampleCount`);
 `@changeInSampleCount` is their difference (a pattern new in the current window has a
@@ -153,10 +155,16 @@ def _describe(c: _Cluster, counts: list[int]) -> tuple[str, str, str]:
     return pattern, severity, json.dumps(tokens, separators=(",", ":"))
 
 
-def pattern_rows(rows: list[tuple], bin_start: int, bin_ms: int) -> list[tuple[Any, ...]]:
+def current_count(c: _Cluster) -> int:
+    """Events of a cluster in the current window."""
+    return sum(k for _, per in c.values for (_, cur), k in per.items() if cur)
+
+
+def pattern_rows(rows: list[tuple], bin_start: int, bin_ms: int,
+                 clusters: list[_Cluster] | None = None) -> list[tuple[Any, ...]]:
     """Rows of _patterns for `pattern`: (pattern, ratio, sample_count, severity, tokens,
-    visualization)."""
-    clusters = cluster(rows)
+    visualization), one per cluster with events in the current window, in cluster order."""
+    clusters = cluster(rows) if clusters is None else clusters
     total = sum(int(r[3]) for r in rows if r[2])
     out = []
     for c in clusters:

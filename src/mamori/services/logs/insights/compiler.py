@@ -90,6 +90,11 @@ DIFF_COLUMNS = {"@pattern": ("pattern", "str"), "@sampleCount": ("sample_count",
                 "@previousSampleCount": ("previous_count", "int"), "@changeInSampleCount": ("change", "int"),
                 "@severityLabel": ("severity", "str")}
 DIFF_OUTPUT = ["@pattern", "@sampleCount", "@previousSampleCount", "@changeInSampleCount", "@severityLabel"]
+# the fields `anomaly` adds to the pattern rows it keeps (AWS does not name them: see anomalies.py)
+ANOMALY_COLUMNS = {"@timestamp": ("ts", "time"), "@anomalyType": ("anomaly_type", "str"),
+                   "@description": ("description", "str"), "@priority": ("priority", "str"),
+                   "@anomalyScore": ("score", "num")}
+ANOMALY_OUTPUT = ["@timestamp", "@anomalyType", "@description", "@priority", "@anomalyScore"]
 
 
 def unsupported(what: str) -> MalformedQuery:
@@ -124,6 +129,7 @@ class PatternPlan:
     input_sql: str        # rows (value, time bin, in current window, in previous, count, first ts, first id)
     post: "Compiled"      # the commands after them, over the temporary table _patterns
     diff: str | None      # None for pattern; "" / previousDay / previousWeek / previousMonth
+    anomaly: bool = False  # `anomaly` follows: the input rows carry a fine time bin too
 
 
 @dataclass
@@ -537,6 +543,18 @@ class Compiler:
         elif cmd.kind == "source":
             if cmd is not self.first:
                 raise MalformedQuery(f"SOURCE at position {cmd.pos} must be the first command of the query")
+        elif cmd.kind == "anomaly":
+            if self.first is not None:  # not over the rows of `pattern`
+                raise MalformedQuery(f"'anomaly' at position {cmd.pos} works on the patterns of the pattern "
+                                     "command: it must follow pattern (mamori runs it on nothing else)")
+            if "@anomalyType" in st.cols:
+                raise MalformedQuery(f"'anomaly' at position {cmd.pos} can be used once per query")
+            # the patterns found anomalous, with every field they had and the anomaly's own
+            # https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Anomaly.html
+            self.add('SELECT * FROM {prev} WHERE "anomalous"')
+            st.cols.update(ANOMALY_COLUMNS)
+            st.output = (st.output or []) + [n for n in ANOMALY_OUTPUT if n not in (st.output or [])]
+            st.default_order = 'ORDER BY "priority_rank" ASC, "score" DESC, "pattern" ASC'
         else:  # pattern / diff inside a post stage
             raise MalformedQuery(f"'{cmd.kind}' at position {cmd.pos} can be used once per query")
 
@@ -748,13 +766,22 @@ class Compiler:
         for c in rest:
             if c.kind in ("pattern", "diff", "unnest", "parse", "filterindex", "unmask"):
                 raise MalformedQuery(f"'{c.kind}' at position {c.pos} cannot follow {cmd.kind}")
+        anomaly = next((c for c in rest if c.kind == "anomaly"), None)
+        if anomaly is not None and diff is not None:
+            raise MalformedQuery(f"'anomaly' at position {anomaly.pos} cannot be used with diff: it works on the "
+                                 "patterns of one time range")
+        if anomaly is not None and any(c.kind == "stats" for c in rest[:rest.index(anomaly)]):
+            raise MalformedQuery(f"'anomaly' at position {anomaly.pos} works on the patterns of the pattern "
+                                 "command: it cannot follow stats")
+        fine = (", CAST(floor((_ts - $fbin_start) / $fbin_ms) AS BIGINT) AS _fbin" if anomaly is not None else "")
         value = self.text(expr)
         self.ctes[0] = self.base(table)
         ctes = ",\n".join(f"s{i} AS ({body})" for i, body in enumerate(self.ctes))
         last = f"s{len(self.ctes) - 1}"
         # one row per distinct (value, time bin, window): clusters.py works on distinct values
-        input_sql = (f"WITH {ctes}\nSELECT v, _bin, _cur, _prev, count(*), min(_ts), min(_id) FROM "
-                     f"(SELECT {value} AS v, _ts, _id, CAST(floor((_ts - $bin_start) / $bin_ms) AS BIGINT) AS _bin, "
+        input_sql = (f"WITH {ctes}\nSELECT v, _bin, _cur, _prev, count(*), min(_ts), min(_id)"
+                     f"{', _fbin' if fine else ''} FROM "
+                     f"(SELECT {value} AS v, _ts, _id, CAST(floor((_ts - $bin_start) / $bin_ms) AS BIGINT) AS _bin{fine}, "
                      f"_ts >= $cur_start AS _cur, _ts BETWEEN $prev_start AND $prev_end AS _prev FROM {last}) "
                      "WHERE v IS NOT NULL AND (_cur OR _prev) GROUP BY ALL")
         post = Compiler()
@@ -774,7 +801,7 @@ class Compiler:
         ctes = ",\n".join(f"s{i} AS ({body})" for i, body in enumerate(post.ctes))
         post_sql = (f"WITH {ctes}\nSELECT {', '.join(sel)} FROM s{len(post.ctes) - 1} {post.order_by()} "
                     f"LIMIT {int(limit)}")
-        return PatternPlan(input_sql, Compiled(post_sql, [], columns, False, True), diff)
+        return PatternPlan(input_sql, Compiled(post_sql, [], columns, False, True), diff, anomaly is not None)
 
 
 BASE_WHERE = "account = ? AND region = ? AND list_contains(?::VARCHAR[], log_group) AND ts >= ? AND ts <= ?"

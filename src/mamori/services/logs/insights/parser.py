@@ -5,7 +5,8 @@ Grammar (informal):
   command  := fields item,* | display name,* | filter expr | stats agg,* [by item,*]
             | sort expr [asc|desc],* | limit N | parse expr (glob-string | /regex/) [as name,*]
             | dedup name,* | unnest expr into name | unmask [name] | pattern expr
-            | diff [previousDay|previousWeek|previousMonth] | filterIndex name (= value | in [v,*])
+            | diff [previousDay|previousWeek|previousMonth] | anomaly
+            | filterIndex name (= value | in [v,*])
   item     := expr [as name]
   expr     := or-expression with not, comparisons (= != < <= > >= like =~ in), + - * / % ^
 Commands AWS has that this engine does not run are refused by name (REFUSED), with the
@@ -23,14 +24,13 @@ from mamori.services.logs.insights.lexer import MalformedQuery, Token, tokenize
 # Commands of the current Logs Insights language that mamori refuses, and why.
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax.html
 REFUSED = {
-    "anomaly": "it needs the machine-learned anomaly model CloudWatch trains on a log group's history",
     "addtotals": "it is not implemented yet",
     "lookup": "lookup tables are not implemented yet",
     "join": "it is not implemented yet",
     "logcompare": "it is not implemented yet",
 }
 COMMANDS = {"fields", "display", "filter", "stats", "sort", "limit", "parse", "dedup", "unnest", "unmask",
-            "pattern", "diff", "filterindex", "source"} | set(REFUSED)
+            "pattern", "diff", "anomaly", "filterindex", "source"} | set(REFUSED)
 MAX_LIMIT = 100_000  # StartQuery's limit and the limit command (EventsLimitStartQuery: 1..100,000)
 DIFF_PERIODS = {"previousday": "previousDay", "previousweek": "previousWeek", "previousmonth": "previousMonth"}
 SOURCE_KEYS = {"nameprefix": "namePrefix", "accountidentifier": "accountIdentifiers",
@@ -169,7 +169,7 @@ class Parser:
         tok = self.tok
         if tok.kind != "ident" or tok.value.lower() not in COMMANDS:
             raise self.fail("expected a command (fields, display, filter, stats, sort, limit, parse, dedup, "
-                            "unnest, unmask, pattern, diff, filterIndex)")
+                            "unnest, unmask, pattern, diff, anomaly, filterIndex)")
         kind = tok.value.lower()
         if kind in REFUSED:
             raise MalformedQuery(f"the command '{tok.value}' at position {tok.pos} is not supported by mamori: "

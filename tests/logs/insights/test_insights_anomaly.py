@@ -1,0 +1,167 @@
+"""The Insights `anomaly` command over a generated day of logs: a quiet day with steady
+patterns, then in its last hour a burst of a new error, a spike of a warning, a new HTTP
+status code, and a job that stops. The expected anomalies and their scores are computed
+here from the events and the documented model (services/logs/insights/anomalies.py), not
+by mamori's engine."""
+
+from __future__ import annotations
+
+import math
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.logs.insights.conftest import run_query
+
+HOUR = 3_600_000
+DAY = 24 * HOUR
+
+
+def poisson_upper(k: int, lam: float) -> float:
+    """P(X >= k), summed term by term."""
+    return 1.0 - sum(math.exp(-lam) * lam ** j / math.factorial(j) for j in range(k))
+
+
+def poisson_upper_log10(k: int, lam: float) -> float:
+    # far in the tail 1 - cdf underflows: sum the tail terms instead (60 of them suffice here)
+    terms = [math.exp(-lam + j * math.log(lam) - math.lgamma(j + 1)) for j in range(k, k + 60)]
+    return math.log10(sum(terms))
+
+
+def priority(severity_points: int, score: float) -> str:
+    points = severity_points + (2 if score >= 10 else 1 if score >= 4 else 0)
+    return "HIGH" if points >= 3 else "MEDIUM" if points == 2 else "LOW"
+
+
+@pytest.fixture(scope="module")
+def day(mamori):
+    logs = mamori.client("logs")
+    group = f"/anomaly/{uuid.uuid4().hex[:8]}"
+    now = int(mamori.admin("GET", "clock")["epoch"] * 1000)
+    start = now - now % 1000 - DAY - HOUR
+    mamori.admin("POST", "clock", {"action": "freeze", "at": (start - HOUR) / 1000})
+    try:
+        logs.create_log_group(logGroupName=group)
+    finally:
+        mamori.admin("POST", "clock", {"action": "reset"})
+    events: list[tuple[int, str]] = []
+    for m in range(0, 24 * 60, 2):  # steady: a request every 2 minutes
+        events.append((start + m * 60_000, f"INFO request r{m:04x}a served in {10 + m % 37} ms"))
+    for m in range(0, 24 * 60, 5):  # steady: heartbeats of three workers
+        events.append((start + m * 60_000 + 7, f"DEBUG heartbeat from worker-{m // 5 % 3 + 1}"))
+    for m in range(0, 24 * 60, 3):  # steady: three success codes
+        events.append((start + m * 60_000 + 11, f"GET /api/items status {(200, 201, 204)[m // 3 % 3]}"))
+    for h in range(23):  # a warning once an hour...
+        events.append((start + h * HOUR + 13, f"WARN cache miss for key k{h}x"))
+    for i in range(30):  # ...then 30 in the last hour
+        events.append((start + 23 * HOUR + 60_000 + i * 1000, f"WARN cache miss for key k{100 + i}x"))
+    for h in range(23):  # a job finishing 10 times an hour, none in the last hour
+        for i in range(10):
+            events.append((start + h * HOUR + 17 + i * 300_000, f"INFO job j{h * 10 + i} finished"))
+    for i in range(40):  # new in the last hour: a burst of payment errors
+        events.append((start + 23 * HOUR + 120_000 + i * 500, f"ERROR payment p{1000 + i} failed: gateway timeout"))
+    for i in range(15):  # new in the last hour: a status code never seen before
+        events.append((start + 23 * HOUR + 180_000 + i * 700, "GET /api/items status 503"))
+    events.append((start + DAY - 1, "DEBUG heartbeat from worker-1"))  # the span is exactly one day
+    events.sort()
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    for h in range(25):  # PutLogEvents takes at most 24 hours per batch
+        batch = [{"timestamp": t, "message": m} for t, m in events if start + h * HOUR <= t < start + (h + 1) * HOUR]
+        if batch:
+            logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=batch)
+    return {"logs": logs, "group": group, "start": start, "events": events,
+            "range": ((start - 60_000) // 1000, now // 1000)}
+
+
+def rows_of(day, query):
+    _, out = run_query(day["logs"], [day["group"]], query, *day["range"])
+    assert out["status"] == "Complete", out
+    return [{f["field"]: f["value"] for f in row} for row in out["results"]]
+
+
+def expected(day):
+    """The anomalies the documented model finds, computed from the events."""
+    start = day["start"]
+    width = -(-(max(t for t, _ in day["events"]) - start + 1) // 24)
+    assert width == HOUR
+    last = start + 23 * HOUR
+    fmt = "%Y-%m-%d %H:%M:%S.%f"
+    import datetime as dt
+
+    def stamp(ms):
+        return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime(fmt)[:-3]
+    out = {}
+    # the payment errors: no event in the baseline (first 12 hours), 40 after
+    score = round(-poisson_upper_log10(40, 1.0), 2)
+    out["ERROR payment <*> failed: gateway timeout"] = ("New Pattern", priority(2, score), score,
+                                                        stamp(last + 120_000), "40")
+    # the warnings: 12 in the baseline -> 1 per hour; 30 in the last hour
+    score = round(-poisson_upper_log10(30, 1.0), 2)
+    assert poisson_upper(30, 1.0) < 1e-4
+    out["WARN cache miss for key <*>"] = ("Pattern Frequency", priority(1, score), score,
+                                          stamp(last + 60_000), "53")
+    # the job: 120 in the baseline -> 10 per hour; 0 in the last hour: P = e^-10
+    score = round(10 / math.log(10), 2)
+    assert math.exp(-10) < 1e-4
+    out["INFO job <*> finished"] = ("Pattern Frequency", priority(0, score), score, stamp(last), "230")
+    # the status codes: 200/201/204 in the baseline (240 events); 503 new, 15 times.
+    # Its frequency (20 -> 35 events an hour) is not an anomaly: P(X >= 35 | 20) > 1e-4
+    assert poisson_upper(35, 20.0) > 1e-4
+    score = round(-poisson_upper_log10(15, 1.0), 2)
+    out["GET /api/items status <*>"] = ("HTTP Error Code", priority(0, score), score,
+                                        stamp(last + 180_000), str(480 + 15))
+    return out
+
+
+def test_anomaly_flags_what_changed_in_the_last_hour(day):
+    rows = rows_of(day, "pattern @message | anomaly")
+    want = expected(day)
+    got = {r["@pattern"]: (r["@anomalyType"], r["@priority"], float(r["@anomalyScore"]), r["@timestamp"],
+                           r["@sampleCount"]) for r in rows}
+    assert set(got) == set(want)  # steady patterns (requests, heartbeats) are not anomalies
+    for pattern, (kind, prio, score, ts, count) in want.items():
+        g = got[pattern]
+        assert g[0] == kind and g[1] == prio and g[3] == ts and g[4] == count, (pattern, g)
+        assert abs(g[2] - score) < 0.011, (pattern, g, score)
+    # every field of pattern is kept
+    assert {"@ratio", "@severityLabel", "@tokens", "@visualization", "@description"} <= set(rows[0])
+    # default order: priority, then score
+    ranks = [("HIGH", "MEDIUM", "LOW").index(r["@priority"]) for r in rows]
+    assert ranks == sorted(ranks)
+    http = next(r for r in rows if r["@anomalyType"] == "HTTP Error Code")
+    assert "503 (15 events)" in http["@description"] and "200, 201, 204" in http["@description"]
+
+
+def test_anomaly_after_filter_keeps_the_span_and_sorts(day):
+    rows = rows_of(day, "fields @timestamp, @message | filter @message like /ERROR|INFO/ | pattern @message "
+                        "| anomaly | sort @timestamp desc")
+    want = expected(day)
+    assert [r["@pattern"] for r in rows] == ["ERROR payment <*> failed: gateway timeout", "INFO job <*> finished"]
+    assert rows[0]["@timestamp"] == want[rows[0]["@pattern"]][3]
+    assert rows[0]["@anomalyType"] == "New Pattern" and rows[0]["@priority"] == "HIGH"
+    # commands after anomaly see its fields
+    rows = rows_of(day, "pattern @message | anomaly | filter @priority = 'HIGH' | display @pattern, @anomalyType")
+    assert sorted(r["@pattern"] for r in rows) == sorted(p for p, w in want.items() if w[1] == "HIGH")
+    assert all(set(r) == {"@pattern", "@anomalyType"} for r in rows)
+
+
+def test_a_steady_day_has_no_anomalies(day):
+    rows = rows_of(day, "filter @message like /heartbeat|request/ | pattern @message | anomaly")
+    assert rows == []
+
+
+@pytest.mark.parametrize("query, fragment", [
+    ("anomaly", "'anomaly' at position 0 works on the patterns of the pattern command"),
+    ("stats count(*) by bin(1h) | anomaly", "'anomaly' at position 28 works on the patterns of the pattern"),
+    ("diff | anomaly", "'anomaly' at position 7 cannot be used with diff"),
+    ("pattern @message | anomaly | anomaly", "'anomaly' at position 29 can be used once per query"),
+    ("pattern @message | stats count(*) as n | anomaly", "'anomaly' at position 41 works on the patterns"),
+    ("pattern @message | anomaly 3", "expected '|' or end of query at position 27"),
+])
+def test_anomaly_elsewhere_is_refused_by_name(day, query, fragment):
+    with pytest.raises(ClientError) as exc:
+        day["logs"].start_query(logGroupName=day["group"], startTime=day["range"][0], endTime=day["range"][1],
+                                queryString=query)
+    assert exc.value.response["Error"]["Code"] == "MalformedQueryException"
+    assert fragment in exc.value.response["Error"]["Message"]
