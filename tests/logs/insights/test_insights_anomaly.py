@@ -165,3 +165,34 @@ def test_anomaly_elsewhere_is_refused_by_name(day, query, fragment):
                                 queryString=query)
     assert exc.value.response["Error"]["Code"] == "MalformedQueryException"
     assert fragment in exc.value.response["Error"]["Message"]
+
+
+def test_anomaly_summaries_and_no_events(day):
+    rows = rows_of(day, "pattern @message | anomaly | stats count(*) as n by @anomalyType | sort @anomalyType")
+    assert rows == [{"@anomalyType": "HTTP Error Code", "n": "1"}, {"@anomalyType": "New Pattern", "n": "1"},
+                    {"@anomalyType": "Pattern Frequency", "n": "2"}]
+    _, out = run_query(day["logs"], [day["group"]], "pattern @message | anomaly",
+                       (day["start"] - 1_800_000) // 1000, (day["start"] - 120_000) // 1000)
+    assert out["status"] == "Complete" and out["results"] == []
+
+
+def test_the_span_is_where_the_group_has_events(mamori):
+    """A day-long query over a group that only has the last ten minutes of events: the
+    baseline is the first five of those minutes, not the empty hours before them."""
+    logs = mamori.client("logs")
+    group = f"/anomaly/{uuid.uuid4().hex[:8]}"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    now = int(mamori.admin("GET", "clock")["epoch"] * 1000)
+    start = now - 600_000
+    events = [(start + i * 5000, f"INFO tick {i} ok") for i in range(120)]  # 5 per 25-second bin
+    events += [(start + 480_000 + i * 6000, f"ERROR disk d{i} failed") for i in range(10)]
+    events.append((start + 600_000 - 1, "INFO tick 999 ok"))  # span: exactly 10 minutes
+    logs.put_log_events(logGroupName=group, logStreamName="s",
+                        logEvents=[{"timestamp": t, "message": m} for t, m in sorted(events)])
+    _, out = run_query(logs, [group], "pattern @message | anomaly | display @pattern, @anomalyType, @anomalyScore",
+                       now // 1000 - 86400, now // 1000 + 1)
+    rows = [{f["field"]: f["value"] for f in row} for row in out["results"]]
+    score = round(-poisson_upper_log10(10, 1.0), 2)
+    assert rows == [{"@pattern": "ERROR disk <*> failed", "@anomalyType": "New Pattern",
+                     "@anomalyScore": f"{score:g}"}]
