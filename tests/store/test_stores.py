@@ -139,3 +139,32 @@ def test_log_events_written_behind_are_replayed_from_the_journal(tmp_path):
     assert logs.append(again, "1", "r", "g", "s", [15], ["e"], 99) == 5  # ids go on after the replayed ones
     assert _log_rows(again)[-1] == (5, 15, "e")
     again.close()
+
+
+def test_full_journal_loads_behind_and_a_crash_mid_load_is_replayed(tmp_path):
+    """A full batch is set aside and loaded by a thread while records go on; a file set
+    aside and never loaded (a crash mid-load) is loaded at the next start, once."""
+    from mamori.store.telemetry import BATCH, LOADING_SUFFIX
+
+    now = 1_795_000_000.0 + BATCH + 100
+    store = TelemetryStore.open(tmp_path)
+    for n in range(BATCH + 5):
+        store.record_event(_record(n))
+    events, _ = store.lookup_events(account_id="1", region="us-east-1", now=now, limit=50)
+    assert len(events) == 50 and events[0]["eventID"].endswith(f"{BATCH + 4:012d}")
+    store.close()
+    journal, aside = tmp_path / JOURNAL_FILE, tmp_path / (JOURNAL_FILE + LOADING_SUFFIX)
+    assert not aside.exists() and journal.stat().st_size == 0
+    # kill -9 with a set-aside journal not yet loaded and records in the new journal
+    store = TelemetryStore.open(tmp_path)
+    for n in range(BATCH + 10, BATCH + 13):
+        store.record_event(_record(n))
+    os.replace(journal, aside)
+    store.record_event(_record(BATCH + 20))  # the fd still points at the set-aside file
+    journal.write_bytes(b"")
+    again = TelemetryStore.open(tmp_path)
+    events, _ = again.lookup_events(account_id="1", region="us-east-1", now=now, limit=10)
+    suffixes = [e["eventID"][-4:] for e in events]
+    assert suffixes[:4] == [f"{n:04d}" for n in (BATCH + 20, BATCH + 12, BATCH + 11, BATCH + 10)]
+    assert len(set(e["eventID"] for e in events)) == len(events) and not aside.exists()
+    again.close()

@@ -5,9 +5,10 @@ CloudTrail records now; log events, metric data and flow log records later.
 Recording must be cheap (it happens on every request) and durable across `kill -9`:
 `record_event` appends one JSON line to `<data-dir>/cloudtrail.journal` (a plain
 write: once it returns the OS holds the data) and keeps the record pending in memory.
-Pending records move into DuckDB in batches - when enough have gathered, or before any
-query (read-your-writes) - and the journal is truncated after the batch commits. At
-open, a journal left behind by a crash is replayed; replays are idempotent because
+Pending records move into DuckDB in batches - when enough have gathered (the full
+journal is renamed aside and a thread loads it while records go on into a new one), or
+before any query (read-your-writes) - and the journal is truncated after the batch
+commits. At open, a journal (or one set aside) left behind by a crash is replayed; replays are idempotent because
 `event_id` is the primary key. In ephemeral mode DuckDB runs in memory and the journal
 lives in a private temporary folder. A batch is loaded by one vectorized DuckDB read of
 the journal (a row-by-row insert costs ~100 µs a record; this costs a few).
@@ -32,6 +33,7 @@ log = logging.getLogger("mamori.telemetry")
 DB_FILE = "telemetry.duckdb"
 JOURNAL_FILE = "cloudtrail.journal"
 BATCH = 2048
+LOADING_SUFFIX = ".loading"  # a full journal while a thread loads it into DuckDB
 RETENTION_SECONDS = 90 * 86400  # LookupEvents sees the last 90 days
 
 LOOKUP_ATTRIBUTES = {
@@ -56,11 +58,13 @@ class TelemetryStore:
         self._schemas: set[str] = set()
         self._resetters: list[Any] = []
         self._closers: list[Any] = []
+        self._loader: threading.Thread | None = None
         # Ephemeral mode keeps its journal in a private temporary folder: the batch
         # load below is one vectorized DuckDB read of the journal either way.
         self._tmp = None if data_dir is not None else tempfile.mkdtemp(prefix="mamori-")
         self._journal = Path(data_dir or self._tmp) / JOURNAL_FILE
-        leftover = self._journal.exists() and self._journal.stat().st_size > 0
+        leftover = (self._journal.exists() and self._journal.stat().st_size > 0) or \
+            self._journal.with_name(self._journal.name + LOADING_SUFFIX).exists()
         self._journal_fd = os.open(self._journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         if leftover:  # a crash left records behind: load them now
             self._pending = 1
@@ -150,26 +154,49 @@ class TelemetryStore:
             line = json.dumps({"i": _index(record, self._seq), "r": record}, separators=(",", ":"), default=str)
             os.write(self._journal_fd, line.encode("utf-8") + b"\n")
             self._pending += 1
-            if self._pending >= BATCH:
-                self.flush()
+            if self._pending >= BATCH and self._loader is None:
+                self._load_behind()
+
+    def _load_behind(self) -> None:
+        """A full journal is renamed aside and loaded by a thread of its own (DuckDB runs
+        the load without the GIL, on the other core), while records go on into a fresh
+        journal (call holding the lock). A crash mid-load leaves the renamed file, which
+        the next start loads (event_id keeps the load idempotent)."""
+        aside = self._journal.with_name(self._journal.name + LOADING_SUFFIX)
+        os.close(self._journal_fd)
+        os.replace(self._journal, aside)
+        self._journal_fd = os.open(self._journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._pending = 0
+        cursor = self._conn().cursor()
+
+        def load() -> None:
+            try:
+                _load_journal(cursor, aside)
+                aside.unlink()
+            except Exception:  # noqa: BLE001 - the file stays for flush() or the next start
+                log.exception("could not load CloudTrail records from %s", aside)
+            finally:
+                cursor.close()
+
+        self._loader = threading.Thread(target=load, name="mamori-cloudtrail-load", daemon=True)
+        self._loader.start()
 
     def flush(self) -> None:
-        """Load the journal into DuckDB in one vectorized statement, then truncate it.
-        Loading is idempotent (event_id is the key), so a crash between the two is safe."""
+        """Every record into DuckDB (before a read): wait for a load in progress, then
+        load the journal in one vectorized statement and truncate it. Loading is
+        idempotent (event_id is the key), so a crash between the two is safe."""
         with self._lock:
+            if self._loader is not None:
+                self._loader.join()
+                self._loader = None
+            aside = self._journal.with_name(self._journal.name + LOADING_SUFFIX)
+            if aside.exists():  # left by a crash, or by a load that failed
+                _load_journal(self._conn(), aside)
+                aside.unlink()
             if not self._pending:
                 return
             conn = self._conn()
-            columns = ", ".join(
-                f"CAST(json_extract(j, '$.i[{n}]') AS {kind})" if kind != "VARCHAR" else f"json_extract_string(j, '$.i[{n}]')"
-                for n, kind in enumerate(_INDEX_TYPES)
-            )
-            conn.execute(
-                f"INSERT OR IGNORE INTO cloudtrail_events SELECT {columns}, json_extract(j, '$.r')::VARCHAR "
-                "FROM read_csv(?, columns = {'j': 'VARCHAR'}, delim = '\x01', quote = '', escape = '', "
-                "header = false, auto_detect = false, ignore_errors = true)",
-                [str(self._journal)],
-            )
+            _load_journal(conn, self._journal)
             row = conn.execute("SELECT coalesce(max(seq), 0) FROM cloudtrail_events").fetchone()
             self._seq = max(self._seq, int(row[0]))
             os.ftruncate(self._journal_fd, 0)
@@ -244,6 +271,10 @@ class TelemetryStore:
 
     def reset(self) -> None:
         with self._lock:
+            if self._loader is not None:
+                self._loader.join()
+                self._loader = None
+            self._journal.with_name(self._journal.name + LOADING_SUFFIX).unlink(missing_ok=True)
             self._pending = 0
             os.ftruncate(self._journal_fd, 0)
             if self._db is not None:
@@ -303,3 +334,17 @@ def _index(record: dict[str, Any], seq: int) -> list[Any]:
         [r.get("ARN") for r in resources if r.get("ARN")],
         bool(record.get("managementEvent", True)),
     ]
+
+
+def _load_journal(conn: Any, path: Path) -> None:
+    """INSERT OR IGNORE the journal's records at `path` in one vectorized read."""
+    columns = ", ".join(
+        f"CAST(json_extract(j, '$.i[{n}]') AS {kind})" if kind != "VARCHAR" else f"json_extract_string(j, '$.i[{n}]')"
+        for n, kind in enumerate(_INDEX_TYPES)
+    )
+    conn.execute(
+        f"INSERT OR IGNORE INTO cloudtrail_events SELECT {columns}, json_extract(j, '$.r')::VARCHAR "
+        "FROM read_csv(?, columns = {'j': 'VARCHAR'}, delim = '\x01', quote = '', escape = '', "
+        "header = false, auto_detect = false, ignore_errors = true)",
+        [str(path)],
+    )
