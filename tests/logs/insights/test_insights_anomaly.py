@@ -1,12 +1,13 @@
 """The Insights `anomaly` command over a generated day of logs: a quiet day with steady
 patterns, then in its last hour a burst of a new error, a spike of a warning, a new HTTP
-status code, and a job that stops. The expected anomalies and their scores are computed
-here from the events and the documented model (services/logs/insights/anomalies.py), not
-by mamori's engine."""
+status code, slower database queries, and a job that stops. The expected anomalies and
+their scores are computed here from the events and the documented model
+(services/logs/insights/anomalies.py), not by mamori's engine."""
 
 from __future__ import annotations
 
 import math
+import statistics
 import uuid
 
 import pytest
@@ -19,14 +20,13 @@ DAY = 24 * HOUR
 
 
 def poisson_upper(k: int, lam: float) -> float:
-    """P(X >= k), summed term by term."""
+    """P(X >= k) for X ~ Poisson(lam), summed term by term."""
     return 1.0 - sum(math.exp(-lam) * lam ** j / math.factorial(j) for j in range(k))
 
 
-def poisson_upper_log10(k: int, lam: float) -> float:
-    # far in the tail 1 - cdf underflows: sum the tail terms instead (60 of them suffice here)
-    terms = [math.exp(-lam + j * math.log(lam) - math.lgamma(j + 1)) for j in range(k, k + 60)]
-    return math.log10(sum(terms))
+def binomial(n: int, q: float, ks) -> float:
+    """P(X in ks) for X ~ Binomial(n, q)."""
+    return sum(math.comb(n, j) * q ** j * (1 - q) ** (n - j) for j in ks)
 
 
 def priority(severity_points: int, score: float) -> str:
@@ -59,6 +59,10 @@ def day(mamori):
     for h in range(23):  # a job finishing 10 times an hour, none in the last hour
         for i in range(10):
             events.append((start + h * HOUR + 17 + i * 300_000, f"INFO job j{h * 10 + i} finished"))
+    for h in range(24):  # query times around 40 ms, 10 an hour; about 125 ms in the last hour
+        for i in range(10):
+            took = 120 + i if h == 23 else 20 + (h * 10 + i) * 7 % 41
+            events.append((start + h * HOUR + 19 + i * 360_000, f"INFO db query took {took} ms"))
     for i in range(40):  # new in the last hour: a burst of payment errors
         events.append((start + 23 * HOUR + 120_000 + i * 500, f"ERROR payment p{1000 + i} failed: gateway timeout"))
     for i in range(15):  # new in the last hour: a status code never seen before
@@ -92,25 +96,37 @@ def expected(day):
     def stamp(ms):
         return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime(fmt)[:-3]
     out = {}
-    # the payment errors: no event in the baseline (first 12 hours), 40 after
-    score = round(-poisson_upper_log10(40, 1.0), 2)
+    # the payment errors: no event in the baseline (first 12 hours), 40 after: p = 1/2^40
+    score = round(40 * math.log10(2), 2)
     out["ERROR payment <*> failed: gateway timeout"] = ("New Pattern", priority(2, score), score,
                                                         stamp(last + 120_000), "40")
-    # the warnings: 12 in the baseline -> 1 per hour; 30 in the last hour
-    score = round(-poisson_upper_log10(30, 1.0), 2)
-    assert poisson_upper(30, 1.0) < 1e-4
+    # the warnings: 12 in the baseline (1 an hour), 30 in the last hour: of 42 events, each
+    # in the last hour with probability 1/13 if the rate had not changed
+    p = binomial(42, 1 / 13, range(30, 43))
+    assert p < 1e-4 and poisson_upper(30, 1.0) < 1e-4
+    score = round(-math.log10(p), 2)
     out["WARN cache miss for key <*>"] = ("Pattern Frequency", priority(1, score), score,
                                           stamp(last + 60_000), "53")
-    # the job: 120 in the baseline -> 10 per hour; 0 in the last hour: P = e^-10
-    score = round(10 / math.log(10), 2)
-    assert math.exp(-10) < 1e-4
+    # the job: 120 in the baseline (10 an hour), none in the last hour
+    p = binomial(120, 1 / 13, [0])
+    assert p < 1e-4
+    score = round(-math.log10(p), 2)
     out["INFO job <*> finished"] = ("Pattern Frequency", priority(0, score), score, stamp(last), "230")
-    # the status codes: 200/201/204 in the baseline (240 events); 503 new, 15 times.
-    # Its frequency (20 -> 35 events an hour) is not an anomaly: P(X >= 35 | 20) > 1e-4
-    assert poisson_upper(35, 20.0) > 1e-4
-    score = round(-poisson_upper_log10(15, 1.0), 2)
+    # the status codes: 200/201/204 in the baseline (240 events, 255 after); 503 new, 15
+    # times: p = (255/495)^15. Its frequency (20 -> 35 an hour) is under twice the baseline.
+    p = (255 / 495) ** 15
+    assert p < 1e-3
+    score = round(-math.log10(p), 2)
     out["GET /api/items status <*>"] = ("HTTP Error Code", priority(0, score), score,
                                         stamp(last + 180_000), str(480 + 15))
+    # the query times: baseline median and MAD, against the median of the last hour
+    base = sorted(20 + k * 7 % 41 for k in range(120))
+    m = statistics.median_low(base)
+    mad = statistics.median_low(sorted(abs(x - m) for x in base))
+    z = 0.6745 * (statistics.median_low(range(120, 130)) - m) / mad
+    score = round(-math.log10(math.erfc(z / math.sqrt(2))), 2)
+    assert score > 4
+    out["INFO db query took <*> ms"] = ("Numerical Token", priority(0, score), score, stamp(last + 19), "240")
     return out
 
 
@@ -137,7 +153,8 @@ def test_anomaly_after_filter_keeps_the_span_and_sorts(day):
     rows = rows_of(day, "fields @timestamp, @message | filter @message like /ERROR|INFO/ | pattern @message "
                         "| anomaly | sort @timestamp desc")
     want = expected(day)
-    assert [r["@pattern"] for r in rows] == ["ERROR payment <*> failed: gateway timeout", "INFO job <*> finished"]
+    assert [r["@pattern"] for r in rows] == ["ERROR payment <*> failed: gateway timeout", "INFO db query took <*> ms",
+                                             "INFO job <*> finished"]
     assert rows[0]["@timestamp"] == want[rows[0]["@pattern"]][3]
     assert rows[0]["@anomalyType"] == "New Pattern" and rows[0]["@priority"] == "HIGH"
     # commands after anomaly see its fields
@@ -170,7 +187,7 @@ def test_anomaly_elsewhere_is_refused_by_name(day, query, fragment):
 def test_anomaly_summaries_and_no_events(day):
     rows = rows_of(day, "pattern @message | anomaly | stats count(*) as n by @anomalyType | sort @anomalyType")
     assert rows == [{"@anomalyType": "HTTP Error Code", "n": "1"}, {"@anomalyType": "New Pattern", "n": "1"},
-                    {"@anomalyType": "Pattern Frequency", "n": "2"}]
+                    {"@anomalyType": "Numerical Token", "n": "1"}, {"@anomalyType": "Pattern Frequency", "n": "2"}]
     _, out = run_query(day["logs"], [day["group"]], "pattern @message | anomaly",
                        (day["start"] - 1_800_000) // 1000, (day["start"] - 120_000) // 1000)
     assert out["status"] == "Complete" and out["results"] == []
@@ -193,6 +210,5 @@ def test_the_span_is_where_the_group_has_events(mamori):
     _, out = run_query(logs, [group], "pattern @message | anomaly | display @pattern, @anomalyType, @anomalyScore",
                        now // 1000 - 86400, now // 1000 + 1)
     rows = [{f["field"]: f["value"] for f in row} for row in out["results"]]
-    score = round(-poisson_upper_log10(10, 1.0), 2)
     assert rows == [{"@pattern": "ERROR disk <*> failed", "@anomalyType": "New Pattern",
-                     "@anomalyScore": f"{score:g}"}]
+                     "@anomalyScore": f"{round(10 * math.log10(2), 2):g}"}]

@@ -23,37 +23,46 @@ What mamori does where AWS is silent (its own choices)
   all the fields of `pattern` (@pattern, @ratio, @sampleCount, @severityLabel, @tokens,
   @visualization) and five added fields, named by mamori after the Anomaly structure:
     @timestamp     the first event of the anomaly (for a drop: the start of the quiet bin)
-    @anomalyType   New Pattern | Pattern Frequency | Token Variation | HTTP Error Code
+    @anomalyType   New Pattern | Pattern Frequency | Token Variation | Numerical Token |
+                   HTTP Error Code
     @description   a sentence with the counts behind the decision
     @priority      HIGH | MEDIUM | LOW
-    @anomalyScore  -log10 of the tail probability behind the decision (2 decimals)
+    @anomalyScore  -log10 of the probability behind the decision (2 decimals, at most 300)
   Default order: priority (HIGH first), then score (highest first), then pattern.
 - The model, trained on the queried events themselves (nothing is kept between queries):
   1. Span: from the earliest to the latest event of the queried log groups in the query's
      time range (before any filter, so that a filtered query keeps the same span), cut
      into 24 bins of equal width (at least 1 ms). Bins 0-11 are the baseline, bins 12-23
      the evaluation period.
-  2. Per pattern (the clusters of `pattern`), events per bin; baseline rate
-     lambda = baseline events / 12, floored at 1/12 (a pseudo-count of one event).
-  3. New Pattern: no event in the baseline, at least one in the evaluation period.
-     p = P(Poisson(1) >= events in the evaluation period).
-  4. Pattern Frequency (only for patterns seen in the baseline), each evaluation bin
-     with c events: a rise when c >= 5 and p = P(Poisson(lambda) >= c) < 1e-4; a drop
-     when lambda >= 5 and p = P(Poisson(lambda) <= c) < 1e-4. The bin with the smallest
-     p is reported.
-  5. Token Variation (only for patterns seen in the baseline): a dynamic token whose
-     baseline values are enumerable (1 to 10 distinct values, at least 5 baseline events
-     per distinct value) takes values in the evaluation period it never took in the
-     baseline; k = events with such new values, p = P(Poisson(1) >= k). It is an
-     HTTP Error Code anomaly instead when every value of the token (baseline and new) is
-     a 3-digit number from 100 to 599 and a new one is 400 or more.
-  6. A pattern with several anomalies reports the one with the smallest p.
-  7. Priority: severity points (2 for @severityLabel Error, 1 for Warning, 0 otherwise)
+  2. Per pattern (the clusters of `pattern`): B events in the baseline, L in the
+     evaluation period, c_i in bin i; baseline rate lambda = B / 12 per bin.
+  3. New Pattern: B = 0 and L > 0, always an anomaly. p = 0.5^L, the chance that L events
+     of a pattern as frequent in both halves all fall in the second one.
+  4. Pattern Frequency (B > 0), each evaluation bin i: if the pattern kept its rate, of
+     the N = B + c_i events of the 13 bins (baseline and bin i) each falls in bin i with
+     probability 1/13, so c_i ~ Binomial(N, 1/13) (the exact conditional test of two
+     Poisson rates, which allows for the baseline's own noise). A rise when c_i >= 5,
+     c_i >= 2 lambda and p = P(X >= c_i) < 1e-4; a drop when lambda >= 5,
+     c_i <= lambda / 2 and p = P(X <= c_i) < 1e-4. The bin with the smallest p is reported.
+  5. Token Variation (B > 0): a dynamic token whose baseline values are enumerable (1 to
+     10 distinct values, at least 5 baseline events per distinct value) takes, in k events
+     of the evaluation period, values it never took in the baseline. p = (L / (B + L))^k,
+     the chance that k events of the pattern all fall in the evaluation period; an anomaly
+     when p < 1e-3. It is an HTTP Error Code anomaly instead when every value of the token
+     (baseline and new) is a 3-digit number from 100 to 599 and a new one is 400 or more.
+  6. Numerical Token (B > 0): a dynamic token whose values are all numbers, not
+     enumerable (more than 10 distinct baseline values) and repeating (at most half as
+     many distinct baseline values as baseline events, which leaves out counters, ids and
+     epoch times). Baseline median m and median absolute
+     deviation MAD (> 0) of its values, one value per event. For each evaluation bin with
+     at least 5 events, the median x of the bin's values: z = 0.6745 (x - m) / MAD, and
+     p = erfc(|z| / sqrt 2) (two-sided normal tail); an anomaly when p < 1e-4.
+  7. A pattern with several anomalies reports the one with the smallest p.
+  8. Priority: severity points (2 for @severityLabel Error, 1 for Warning, 0 otherwise)
      plus deviation points (2 when the score is >= 10, 1 when >= 4, 0 otherwise):
      3 or more HIGH, 2 MEDIUM, less LOW.
-- Not modelled: Numerical Token anomalies (numbers in a token drifting; the values of
-  counters, ids and epoch times drift by nature, and telling them apart needs more than
-  a query's events), suppression and the anomaly visibility time of detectors.
+- Not modelled: suppression and the anomaly visibility time of detectors (those belong to
+  the anomaly detectors, not to a query), learning from history outside the query's range.
 """
 
 from __future__ import annotations
@@ -66,7 +75,8 @@ from mamori.services.logs.insights import clusters
 
 BINS = 24
 BASELINE_BINS = 12
-THRESHOLD = 1e-4
+THRESHOLD = 1e-4        # frequency and numerical token anomalies
+NOVELTY = 1e-3          # token variation and HTTP error code anomalies
 MIN_RISE = 5
 MIN_DROP_RATE = 5.0
 MAX_ENUM = 10
@@ -76,40 +86,94 @@ _SEVERITY_POINTS = {"Error": 2, "Warning": 1}
 _RANK = {"HIGH": 0, "MEDIUM": 1, "LOW": 2}
 
 
-def _log_pmf(k: int, lam: float) -> float:
-    return k * math.log(lam) - lam - math.lgamma(k + 1)
+def _log_binom(k: int, n: int, q: float) -> float:
+    return (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+            + k * math.log(q) + (n - k) * math.log1p(-q))
 
 
-def upper_tail(k: int, lam: float) -> float:
-    """log10 P(Poisson(lam) >= k)."""
-    if k <= 0:
+def binom_upper(k: int, n: int, q: float) -> float:
+    """log10 P(Binomial(n, q) >= k); 0 when k is not above the mean."""
+    if k <= n * q:
         return 0.0
-    if k <= lam:  # not in the tail: computed from the lower side, which is short here
-        return math.log10(max(1e-300, 1.0 - 10 ** lower_tail(k - 1, lam)))
     total, term, j = 1.0, 1.0, k
-    while term > 1e-17:  # pmf(j+1)/pmf(j) = lam/(j+1) < 1
-        j += 1
-        term *= lam / j
+    while j < n and term > 1e-17:  # pmf(j+1)/pmf(j) = (n-j)/(j+1) q/(1-q) < 1 above the mean
+        term *= (n - j) / (j + 1) * q / (1 - q)
         total += term
-    return (_log_pmf(k, lam) + math.log(total)) / math.log(10)
+        j += 1
+    return (_log_binom(k, n, q) + math.log(total)) / math.log(10)
 
 
-def lower_tail(c: int, lam: float) -> float:
-    """log10 P(Poisson(lam) <= c)."""
-    if c < 0:
-        return -math.inf
-    if c >= lam:
-        return math.log10(max(1e-300, 1.0 - 10 ** upper_tail(c + 1, lam)))
-    total, term, j = 1.0, 1.0, c
-    while j > 0 and term > 1e-17:  # pmf(j-1)/pmf(j) = j/lam < 1
-        term *= j / lam
+def binom_lower(k: int, n: int, q: float) -> float:
+    """log10 P(Binomial(n, q) <= k); 0 when k is not below the mean."""
+    if k >= n * q:
+        return 0.0
+    total, term, j = 1.0, 1.0, k
+    while j > 0 and term > 1e-17:  # pmf(j-1)/pmf(j) = j/(n-j+1) (1-q)/q < 1 below the mean
+        term *= j / (n - j + 1) * (1 - q) / q
         total += term
         j -= 1
-    return (_log_pmf(c, lam) + math.log(total)) / math.log(10)
+    return (_log_binom(k, n, q) + math.log(total)) / math.log(10)
 
 
 def _score(log10_p: float) -> float:
     return round(min(300.0, -log10_p), 2) + 0.0
+
+
+def _median(pairs: list[tuple[float, int]]) -> float:
+    """The median of values given with their counts (the lower middle one for an even total)."""
+    pairs = sorted(pairs)
+    half, seen = (sum(n for _, n in pairs) + 1) // 2, 0
+    for v, n in pairs:
+        seen += n
+        if seen >= half:
+            return v
+    return math.nan
+
+
+def normal_tail(z: float) -> float:
+    """log10 of the two-sided normal tail P(|Z| >= z)."""
+    p = math.erfc(abs(z) / math.sqrt(2))
+    if p > 0:
+        return math.log10(p)
+    x = abs(z) / math.sqrt(2)  # erfc(x) ~ exp(-x^2) / (x sqrt(pi)) far out
+    return (-x * x - math.log(x * math.sqrt(math.pi))) / math.log(10)
+
+
+def _numeric(position: int, i: int, c: clusters._Cluster, fine: dict[str, dict[int, list]], t0: int,
+             width: int) -> list[tuple]:
+    base: dict[float, int] = {}
+    late: dict[int, list[tuple[float, int]]] = {}
+    first: dict[int, int] = {}
+    for tokens, _ in c.values:
+        if not clusters._NUMBER.fullmatch(tokens[i]):
+            return []
+        x = float(tokens[i])
+        for b, (n, ts) in fine.get("".join(tokens), {}).items():
+            if b < BASELINE_BINS:
+                base[x] = base.get(x, 0) + n
+            else:
+                late.setdefault(b, []).append((x, n))
+                first[b] = min(first.get(b, ts), ts)
+    events = sum(base.values())
+    if len(base) <= MAX_ENUM or len(base) * 2 > events:
+        return []
+    m = _median(list(base.items()))
+    mad = _median([(abs(x - m), n) for x, n in base.items()])
+    if not mad > 0:
+        return []
+    found = []
+    for b, pairs in sorted(late.items()):
+        if sum(n for _, n in pairs) < MIN_RISE:
+            continue
+        x = _median(pairs)
+        z = 0.6745 * (x - m) / mad
+        p = normal_tail(z)
+        if p < math.log10(THRESHOLD):
+            lo = t0 + b * width
+            found.append((p, "Numerical Token",
+                          f"Numerical token: dynamic token {position} had a median of {x:g} from {_when(lo)} to "
+                          f"{_when(lo + width)}, against a baseline median of {m:g} (MAD {mad:g})", first[b]))
+    return found
 
 
 def _priority(severity: str, score: float) -> str:
@@ -138,22 +202,23 @@ def _detect(c: clusters._Cluster, fine: dict[str, dict[int, list]], t0: int, wid
     if base == 0:
         if evaluated:
             ts = min(first[b] for b in late)
-            found.append((upper_tail(evaluated, 1.0), "New Pattern",
+            found.append((evaluated * math.log10(0.5), "New Pattern",
                           f"New pattern: {evaluated} events in the evaluation period (from {_when(ts)}), "
                           "none in the baseline period", ts))
         return min(found) if found else None
-    lam = max(base / BASELINE_BINS, 1 / BASELINE_BINS)
+    lam = base / BASELINE_BINS
+    q = 1 / (BASELINE_BINS + 1)
     for b in range(BASELINE_BINS, BINS):
         n = late.get(b, 0)
         lo, hi = t0 + b * width, t0 + (b + 1) * width
-        if n >= MIN_RISE and n > lam:
-            p = upper_tail(n, lam)
+        if n >= MIN_RISE and n >= 2 * lam:
+            p = binom_upper(n, base + n, q)
             if p < math.log10(THRESHOLD):
                 found.append((p, "Pattern Frequency",
                               f"Pattern frequency rose: {n} events from {_when(lo)} to {_when(hi)}, against a "
                               f"baseline of {lam:.2f} per {width / 1000:g} s", first[b]))
-        elif lam >= MIN_DROP_RATE and n < lam:
-            p = lower_tail(n, lam)
+        elif lam >= MIN_DROP_RATE and n <= lam / 2:
+            p = binom_lower(n, base + n, q)
             if p < math.log10(THRESHOLD):
                 found.append((p, "Pattern Frequency",
                               f"Pattern frequency fell: {n} events from {_when(lo)} to {_when(hi)}, against a "
@@ -171,7 +236,10 @@ def _detect(c: clusters._Cluster, fine: dict[str, dict[int, list]], t0: int, wid
             b_n = sum(n for b, (n, _) in bins.items() if b < BASELINE_BINS)
             if b_n:
                 seen[tokens[i]] = seen.get(tokens[i], 0) + b_n
-        if not seen or len(seen) > MAX_ENUM or sum(seen.values()) < PER_VALUE * len(seen):
+        if len(seen) > MAX_ENUM:
+            found.extend(_numeric(position, i, c, fine, t0, width))
+            continue
+        if not seen or sum(seen.values()) < PER_VALUE * len(seen):
             continue
         for tokens, _ in c.values:
             if tokens[i] in seen:
@@ -187,7 +255,10 @@ def _detect(c: clusters._Cluster, fine: dict[str, dict[int, list]], t0: int, wid
         http = all(_STATUS.fullmatch(v) for v in values) and any(int(v) >= 400 for v in new)
         kind = "HTTP Error Code" if http else "Token Variation"
         listed = ", ".join(f"{v} ({n} events)" for v, n in sorted(new.items(), key=lambda kv: (-kv[1], kv[0])))
-        found.append((upper_tail(k, 1.0), kind,
+        p = k * math.log10(evaluated / (base + evaluated))
+        if p >= math.log10(NOVELTY):
+            continue
+        found.append((p, kind,
                       f"{'New HTTP status code' if http else 'Token variation'}: dynamic token {position} took "
                       f"{listed}, never seen in the baseline period (baseline values: {', '.join(sorted(seen))})",
                       new_first))
