@@ -25,14 +25,16 @@ import os
 import shutil
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 log = logging.getLogger("mamori.telemetry")
 
 DB_FILE = "telemetry.duckdb"
 JOURNAL_FILE = "cloudtrail.journal"
 BATCH = 2048
+PARALLEL_THREADS = max(1, min(4, os.cpu_count() or 1))
 LOADING_SUFFIX = ".loading"  # a full journal while a thread loads it into DuckDB
 RETENTION_SECONDS = 90 * 86400  # LookupEvents sees the last 90 days
 
@@ -59,6 +61,8 @@ class TelemetryStore:
         self._resetters: list[Any] = []
         self._closers: list[Any] = []
         self._loader: threading.Thread | None = None
+        self._parallel_lock = threading.Lock()
+        self._parallel_users = 0
         # Ephemeral mode keeps its journal in a private temporary folder: the batch
         # load below is one vectorized DuckDB read of the journal either way.
         self._tmp = None if data_dir is not None else tempfile.mkdtemp(prefix="mamori-")
@@ -136,6 +140,24 @@ class TelemetryStore:
             if name not in self._schemas:
                 self._conn().execute(ddl)
                 self._schemas.add(name)
+
+    @contextmanager
+    def parallel(self, cursor: Any) -> Iterator[None]:
+        """DuckDB on every core (at most 4) while a heavy read runs on `cursor` (a Logs
+        Insights query); otherwise the store keeps one thread: its clients share the
+        machine, and each DuckDB thread keeps buffers of its own. `threads` is a setting
+        of the whole database, so the last reader done sets it back."""
+        with self._parallel_lock:
+            self._parallel_users += 1
+            if self._parallel_users == 1:
+                cursor.execute(f"SET threads = {PARALLEL_THREADS}")
+        try:
+            yield
+        finally:
+            with self._parallel_lock:
+                self._parallel_users -= 1
+                if self._parallel_users == 0:
+                    cursor.execute("SET threads = 1")
 
     def on_reset(self, clear: Any) -> None:
         self._resetters.append(clear)

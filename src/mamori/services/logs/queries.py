@@ -343,10 +343,11 @@ class QueryOperations:
             self._insights_cursors[arn] = cur  # StopQuery interrupts it
             try:
                 self._prepare(cur, job)
-                if compiled.pattern is not None:
-                    results, stats = self._run_pattern(cur, compiled, job)
-                else:
-                    results, stats = self._run_sql(cur, compiled, job)
+                with telemetry.parallel(cur):
+                    if compiled.pattern is not None:
+                        results, stats = self._run_pattern(cur, compiled, job)
+                    else:
+                        results, stats = self._run_sql(cur, compiled, job)
                 if job["skipped_groups"]:  # filterIndex skipped the groups not indexed on its field
                     n, size = cur.execute(
                         "SELECT count(*), sum(size) FROM log_events WHERE account = ? AND region = ? AND "
