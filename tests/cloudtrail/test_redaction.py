@@ -45,3 +45,32 @@ def test_get_session_token_record_shows_the_key_id_but_no_secret(mamori):
     issued = json.loads(raw)["responseElements"]["credentials"]
     assert issued["accessKeyId"] == creds["AccessKeyId"]
     assert issued["secretAccessKey"] == issued["sessionToken"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+
+
+def test_message_contents_are_data_events_with_hidden_bodies(mamori):
+    """SQS SendMessage/ReceiveMessage and SNS Publish are data events: left out of event
+    history, and their records hide the message (as CloudTrail's SendMessage record
+    shows "messageBody": "HIDDEN_DUE_TO_SECURITY_REASONS")."""
+    sqs, sns, ct = mamori.client("sqs"), mamori.client("sns"), mamori.client("cloudtrail")
+    name = f"secret-{uuid.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sent = sqs.send_message(QueueUrl=url, MessageBody="card 4111-1111-1111-1111")["ResponseMetadata"]["RequestId"]
+    sqs.receive_message(QueueUrl=url)
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    published = sns.publish(TopicArn=topic, Message="password hunter2")["ResponseMetadata"]["RequestId"]
+    history = ct.lookup_events(LookupAttributes=[{"AttributeKey": "EventSource",
+                                                  "AttributeValue": "sqs.amazonaws.com"}])["Events"]
+    assert "CreateQueue" in {e["EventName"] for e in history}
+    assert not {"SendMessage", "ReceiveMessage"} & {e["EventName"] for e in history}
+    runtime = mamori._server.config.app.runtime
+    runtime.telemetry.flush()
+    with runtime.telemetry.lock:
+        rows = runtime.telemetry.connection().execute(
+            "SELECT record FROM cloudtrail_events WHERE event_name IN ('SendMessage', 'ReceiveMessage', 'Publish')"
+        ).fetchall()
+    records = {r["requestID"]: r for r in (json.loads(row[0]) for row in rows)}
+    assert records[sent]["requestParameters"]["messageBody"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+    assert records[sent]["managementEvent"] is False and records[sent]["eventCategory"] == "Data"
+    assert records[published]["requestParameters"]["message"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+    text = " ".join(row[0] for row in rows)
+    assert "4111-1111" not in text and "hunter2" not in text

@@ -32,6 +32,9 @@ ALWAYS_SECRET = frozenset(
         "PrivateKeyPlaintext", "Plaintext", "KeyMaterial", "SecretString", "SecretBinary",
         "Base32StringSeed", "QRCodePNG", "AuthenticationCode1", "AuthenticationCode2", "TokenCode",
         "ClientSecret", "Token", "ServicePassword",
+        # Message contents: CloudTrail's SendMessage records show "messageBody":
+        # "HIDDEN_DUE_TO_SECURITY_REASONS"; SNS messages and received bodies likewise.
+        "MessageBody", "Message", "Body",
     }
 )
 
@@ -58,10 +61,21 @@ def is_read_only(operation: str) -> bool:
     return operation in _READ_ONLY_NAMES or operation.startswith(_READ_ONLY_PREFIXES)
 
 
+# Data-plane calls CloudTrail logs as data events: not management events, so neither in
+# LookupEvents (event history) nor sent to EventBridge without a trail that selects them.
+# https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-data-events-with-cloudtrail.html
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/logging-using-cloudtrail.html
+_DATA_EVENTS = {
+    "sqs": frozenset({"SendMessage", "SendMessageBatch", "ReceiveMessage", "DeleteMessage", "DeleteMessageBatch",
+                      "ChangeMessageVisibility", "ChangeMessageVisibilityBatch"}),
+    "sns": frozenset({"Publish", "PublishBatch"}),
+}
+
+
 def is_data_event(service: str, operation: str) -> bool:
-    """S3 object-level calls are data events: not management events, and not returned by
-    LookupEvents. https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-data-events-with-cloudtrail.html"""
-    return service == "s3" and any(word in operation for word in ("Object", "Part", "Multipart"))
+    if service == "s3":  # object-level calls
+        return any(word in operation for word in ("Object", "Part", "Multipart"))
+    return operation in _DATA_EVENTS.get(service, ())
 
 
 def camel(name: str) -> str:
