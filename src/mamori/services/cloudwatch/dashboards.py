@@ -193,6 +193,8 @@ class DashboardOperations:
     def delete_dashboards(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         names = request.get("DashboardNames") or []
         arns = [dashboard_arn(ctx.account_id, n) for n in names]
+        if not arns:  # nothing named: decided on the account's dashboards, deletes nothing
+            ctx.authorize("cloudwatch:DeleteDashboards", dashboard_arn(ctx.account_id, "*"))
         for arn in arns:
             ctx.authorize("cloudwatch:DeleteDashboards", arn)
         # All or nothing: one unknown name fails the call and deletes none.

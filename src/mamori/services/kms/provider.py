@@ -693,7 +693,7 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
             raise err("InvalidCiphertextException", "") from None
 
     def decrypt(self, ctx, request):
-        doc, plaintext, mid = self._decrypt(ctx, "Decrypt", request["CiphertextBlob"], request.get("KeyId"),
+        doc, plaintext, mid = self._decrypt(ctx, "Decrypt", _ciphertext(request), request.get("KeyId"),
                                             request.get("EncryptionContext"), request.get("EncryptionAlgorithm"),
                                             request.get("GrantTokens"))
         self._dry(request)
@@ -713,7 +713,7 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
         raise err("ValidationException", "Recipient attestation documents are only accepted from Nitro Enclaves.")
 
     def re_encrypt(self, ctx, request):
-        src, plaintext, _ = self._decrypt(ctx, "ReEncryptFrom", request["CiphertextBlob"], request.get("SourceKeyId"),
+        src, plaintext, _ = self._decrypt(ctx, "ReEncryptFrom", _ciphertext(request), request.get("SourceKeyId"),
                                           request.get("SourceEncryptionContext"),
                                           request.get("SourceEncryptionAlgorithm"), request.get("GrantTokens"))
         dest, alias = self._resolve(ctx, request["DestinationKeyId"])
@@ -910,3 +910,13 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
         if not hmac.compare_digest(tag, request["Mac"]):
             raise err("KMSInvalidMacException", "")
         return {"KeyId": doc["KeyMetadata"]["Arn"], "MacValid": True, "MacAlgorithm": request["MacAlgorithm"]}
+
+
+def _ciphertext(request: dict[str, Any]) -> bytes:
+    """CiphertextBlob, which the current model no longer marks required (Decrypt may take a
+    Recipient) but which KMS cannot do without."""
+    blob = request.get("CiphertextBlob")
+    if blob is None:
+        raise err("ValidationException", "1 validation error detected: Value null at 'ciphertextBlob' failed to "
+                                         "satisfy constraint: Member must not be null")
+    return blob
