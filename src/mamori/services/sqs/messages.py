@@ -34,6 +34,8 @@ from mamori.store.queues import StoredMessage
 
 DEDUP_WINDOW = 300  # FIFO deduplication interval, seconds
 MAX_BATCH_BYTES = 1_048_576  # sum of a batch's bodies: 1 MiB, as the largest message
+ATTEMPT_PREFIX = "receive attempt "  # shares the deduplication table (both 5 minutes); no dedup id has a space
+ATTEMPT_WINDOW = 300
 FIFO_SCAN = 1000  # receivable messages a FIFO receive looks at to group its answer
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}(?<!\.)$")
@@ -318,7 +320,13 @@ class MessageOperations:
         redrive = json.loads(doc["attributes"].get("RedrivePolicy") or "null")
         max_receives = int(redrive.get("maxReceiveCount", 0)) if redrive else 0
         now = ctx.time()
+        attempt = request.get("ReceiveRequestAttemptId") if doc["fifo"] else None
+        if attempt is not None:
+            again = self._receive_again(ctx, doc, attempt, now, wanted, wanted_attrs)
+            if again is not None:
+                return again
         out: list[dict[str, Any]] = []
+        taken: list[list[Any]] = []
         moved: set[str] = set()
         with self.qstore.transaction():
             self.qstore.expire(arn, now - int(doc["attributes"].get("MessageRetentionPeriod", "345600")))
@@ -337,10 +345,34 @@ class MessageOperations:
                 msg.receipt = nonce
                 self.qstore.mark_received(msg)
                 out.append(self._view(msg, content, receipt_handle(msg.id, nonce), wanted, wanted_attrs))
+                taken.append([msg.id, nonce, msg.available])
                 if len(out) >= count:
                     break
+            if attempt is not None and out:
+                self.qstore.remember(arn, ATTEMPT_PREFIX + attempt, now, {"messages": taken})
         for target in moved:
             self.waiters.notify(target)
+        return out
+
+    def _receive_again(self, ctx: RequestContext, doc: dict[str, Any], attempt: str, now: float,
+                       wanted: set[str], wanted_attrs: list[str]) -> list[dict[str, Any]] | None:
+        """A FIFO receive retried with the same ReceiveRequestAttemptId within five minutes
+        gets the same messages and receipt handles, as long as none of them was deleted,
+        received again or had its visibility changed; else None (a receive as usual).
+        https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html"""
+        if len(attempt) > 128 or not attempt or not all(33 <= ord(c) <= 126 for c in attempt):
+            raise invalid_value("ReceiveRequestAttemptId", attempt,
+                                "Must be 1 to 128 alphanumeric or punctuation characters.")
+        prior = self.qstore.seen(doc["arn"], ATTEMPT_PREFIX + attempt, now - ATTEMPT_WINDOW)
+        if prior is None:
+            return None
+        out = []
+        for message_id, nonce, available in prior["messages"]:
+            msg = self.qstore.get(doc["arn"], message_id)
+            if msg is None or msg.receipt != nonce or msg.available != available:
+                return None
+            content = self.sealer.open(ctx, doc, msg.id, msg.blob, msg.key)
+            out.append(self._view(msg, content, receipt_handle(msg.id, nonce), wanted, wanted_attrs))
         return out
 
     def _candidates(self, doc: dict[str, Any], now: float, count: int) -> Any:
