@@ -268,6 +268,23 @@ class TelemetryStore:
         cursor = f"{page[-1][1]!r}:{page[-1][2]}" if len(rows) > limit else None
         return [json.loads(r[0]) for r in page], cursor
 
+    def records_after(self, account_id: str, seq: int, since: float, *, regions: list[str] | None = None,
+                      limit: int = 5000) -> list[tuple[int, float, dict[str, Any]]]:
+        """(seq, event time, record) of an account's records after `seq` with an event
+        time from `since` on (in `regions` if given), oldest first: what a trail delivers."""
+        with self._lock:
+            self.flush()
+            sql = ("SELECT seq, event_time, record FROM cloudtrail_events WHERE account = ? AND seq > ? "
+                   "AND event_time >= ?")
+            args: list[Any] = [account_id, seq, since]
+            if regions is not None:
+                sql += " AND list_contains(?::VARCHAR[], region)"
+                args.append(regions)
+            sql += " ORDER BY seq LIMIT ?"
+            args.append(limit)
+            rows = self._conn().execute(sql, args).fetchall()
+        return [(int(n), float(t), json.loads(text)) for n, t, text in rows]
+
     def principal_activity(self, account_id: str, arns: list[str]) -> list[tuple[str, str, str, float]]:
         """(principal ARN, event source, region, last event time) of the calls these
         principals made - a user's own, or a role's sessions (by session issuer) - for

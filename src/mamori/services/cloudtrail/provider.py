@@ -21,6 +21,7 @@ from typing import Any
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
 from mamori.services.base import Provider
+from mamori.services.cloudtrail.delivery import DELIVERY_SECONDS, DeliveryMixin
 from mamori.store.telemetry import LOOKUP_ATTRIBUTES
 
 KIND = "cloudtrail:trail"
@@ -61,8 +62,11 @@ def check_trail_name(name: str) -> None:
         raise error("InvalidTrailNameException", "Trail name must not be in IP address format.")
 
 
-class CloudTrailProvider(Provider):
+class CloudTrailProvider(DeliveryMixin, Provider):
     service = "cloudtrail"
+
+    def setup(self) -> None:
+        self.runtime.scheduler.every(DELIVERY_SECONDS, self.deliver_to_logs, "cloudtrail-logs-delivery")
 
     # -- lookup --------------------------------------------------------------------------
 
@@ -188,6 +192,10 @@ class CloudTrailProvider(Provider):
         for key in ("StartLoggingTime", "StopLoggingTime"):
             if trail.get("_" + key):
                 out[key] = datetime.fromtimestamp(trail["_" + key], UTC)
+        if trail.get("_cwlTime"):
+            out["LatestCloudWatchLogsDeliveryTime"] = datetime.fromtimestamp(trail["_cwlTime"], UTC)
+        if trail.get("_cwlError"):
+            out["LatestCloudWatchLogsDeliveryError"] = trail["_cwlError"]
         return out
 
     def put_event_selectors(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
@@ -277,6 +285,9 @@ class CloudTrailProvider(Provider):
         return {}
 
     def _apply_options(self, ctx: RequestContext, trail: dict[str, Any], request: dict[str, Any]) -> None:
+        if request.get("CloudWatchLogsLogGroupArn") and request["CloudWatchLogsLogGroupArn"] != trail.get(
+                "CloudWatchLogsLogGroupArn"):
+            trail["_cwlSince"] = ctx.time()  # a new destination gets the events from now on
         for key in ("S3KeyPrefix", "CloudWatchLogsLogGroupArn", "CloudWatchLogsRoleArn"):
             if key in request:
                 trail[key] = request[key]
