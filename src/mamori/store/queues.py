@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
+
+from mamori.store.sqlite import SqliteStore, connect
 
 DB_FILE = "queues.sqlite3"
 
@@ -102,60 +101,16 @@ class StoredMessage:
                 self.receive_count, self.first_receive, self.receipt, self.blob, self.key, self.source)
 
 
-class QueueStore:
+class QueueStore(SqliteStore):
+    MIGRATIONS = MIGRATIONS
+
     def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-        self._lock = threading.RLock()
-        self._depth = 0
+        super().__init__(conn)
         self._migrate()
 
     @classmethod
     def open(cls, data_dir: Path | None) -> "QueueStore":
-        if data_dir is None:
-            conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        else:
-            conn = sqlite3.connect(str(Path(data_dir) / DB_FILE), check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-        return cls(conn)
-
-    def _migrate(self) -> None:
-        with self._lock:
-            self._conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied REAL NOT NULL)")
-            done = {row[0] for row in self._conn.execute("SELECT name FROM migrations")}
-            for name, sql in MIGRATIONS:
-                if name in done:
-                    continue
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in sql.split(";"):
-                        if statement.strip():
-                            self._conn.execute(statement)
-                    self._conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All writes inside commit together; nested calls join the outer transaction."""
-        with self._lock:
-            outer = self._depth == 0
-            if outer:
-                self._conn.execute("BEGIN IMMEDIATE")
-            self._depth += 1
-            try:
-                yield
-            except BaseException:
-                self._depth -= 1
-                if outer:
-                    self._conn.execute("ROLLBACK")
-                raise
-            else:
-                self._depth -= 1
-                if outer:
-                    self._conn.execute("COMMIT")
+        return cls(connect(data_dir, DB_FILE))
 
     # -- messages ---------------------------------------------------------------------
 

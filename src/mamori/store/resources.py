@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from mamori.store.records import Credential
 from mamori.store.secrets import SecretBox
+from mamori.store.sqlite import SqliteStore, connect
 
 DB_FILE = "resources.sqlite3"
 
@@ -79,13 +78,13 @@ MIGRATIONS: list[tuple[str, str]] = [
 ]
 
 
-class ResourceStore:
+class ResourceStore(SqliteStore):
+    MIGRATIONS = MIGRATIONS
+
     def __init__(self, conn: sqlite3.Connection, box: SecretBox, now: Callable[[], float]) -> None:
-        self._conn = conn
+        super().__init__(conn)
         self._box = box
         self._now = now
-        self._lock = threading.RLock()
-        self._depth = 0
         # Credentials are read on every request: keep the opened ones in memory. All
         # writes go through this store, so invalidating on write keeps it exact.
         self._credentials: dict[str, Credential | None] = {}
@@ -96,54 +95,9 @@ class ResourceStore:
     def open(
         cls, data_dir: Path | None, box: SecretBox, *, now: Callable[[], float] = time.time
     ) -> "ResourceStore":
-        if data_dir is None:
-            conn = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        else:
-            conn = sqlite3.connect(str(Path(data_dir) / DB_FILE), check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+        conn = connect(data_dir, DB_FILE)
         conn.execute("PRAGMA foreign_keys=ON")
         return cls(conn, box, now)
-
-    def _migrate(self) -> None:
-        with self._lock:
-            self._conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied REAL NOT NULL)")
-            done = {row[0] for row in self._conn.execute("SELECT name FROM migrations")}
-            for name, sql in MIGRATIONS:
-                if name in done:
-                    continue
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in sql.split(";"):
-                        if statement.strip():
-                            self._conn.execute(statement)
-                    self._conn.execute("INSERT INTO migrations VALUES (?, ?)", (name, time.time()))
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-
-    # -- transactions -------------------------------------------------------------------
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All writes inside commit together; nested calls join the outer transaction."""
-        with self._lock:
-            outer = self._depth == 0
-            if outer:
-                self._conn.execute("BEGIN IMMEDIATE")
-            self._depth += 1
-            try:
-                yield
-            except BaseException:
-                self._depth -= 1
-                if outer:
-                    self._conn.execute("ROLLBACK")
-                raise
-            else:
-                self._depth -= 1
-                if outer:
-                    self._conn.execute("COMMIT")
 
     # -- resources ----------------------------------------------------------------------
 
