@@ -248,6 +248,12 @@ class MetricStore:
             if key[0] == account and key[1] == region
         ]
 
+    def _query(self, sql: str, args: list[Any]) -> list[tuple]:
+        """Run a read over metric_points with every pending point loaded first."""
+        with self.lock:
+            self.flush()
+            return self.telemetry.connection().execute(sql, args).fetchall()
+
     def aggregates(
         self, mids: list[int], start: float, end: float, period: int, origin: float, now: float,
         unit: int | None = None, by_unit: bool = False,
@@ -266,9 +272,7 @@ class MetricStore:
         args: list[Any] = [origin, origin, period, period, mids, start, end, now - RETENTION]
         if unit is not None:
             args.append(unit)
-        with self.lock:
-            self.flush()
-            return self.telemetry.connection().execute(sql, args).fetchall()
+        return self._query(sql, args)
 
     def statistic_series(
         self, mid: int, start: float, end: float, period: int, origin: float, now: float,
@@ -285,9 +289,7 @@ class MetricStore:
         args: list[Any] = [origin, origin, period, period, mid, start, end, now - RETENTION]
         if unit is not None:
             args.append(unit)
-        with self.lock:
-            self.flush()
-            return self.telemetry.connection().execute(sql, args).fetchall()
+        return self._query(sql, args)
 
     def percentile_series(
         self, mid: int, start: float, end: float, period: int, origin: float, now: float,
@@ -299,9 +301,7 @@ class MetricStore:
         not one repeated value have no percentile (see `distributions`)."""
         unit_sql = " AND unit = ?" if unit is not None else ""
         sql = (
-            "WITH g AS (SELECT floor((ts - ?) / ?) AS k, coalesce(v, lo) AS x, sum(n) AS c, "
-            "bool_and(v IS NOT NULL OR n = 1 OR lo = hi) AS ok "
-            f"FROM metric_points WHERE mid = ? AND ts >= ? AND ts < ? AND ts >= ?{unit_sql} GROUP BY k, x), "
+            f"WITH g AS ({_values_by_bucket(unit_sql)}), "
             "w AS (SELECT k, x, ok, sum(c) OVER (PARTITION BY k ORDER BY x ROWS UNBOUNDED PRECEDING) AS cum, "
             "sum(c) OVER (PARTITION BY k) AS tot FROM g) "
             "SELECT ? + k * ? AS b, min(x) FILTER (WHERE cum >= greatest(1, ceil(? / 100.0 * tot - 1e-9))) "
@@ -311,9 +311,7 @@ class MetricStore:
         if unit is not None:
             args.append(unit)
         args += [origin, period, percent]
-        with self.lock:
-            self.flush()
-            return self.telemetry.connection().execute(sql, args).fetchall()
+        return self._query(sql, args)
 
     def bounded_series(
         self, mid: int, start: float, end: float, period: int, origin: float, now: float,
@@ -349,9 +347,7 @@ class MetricStore:
         }[kind]
         args += [origin, period]
         sql = (
-            "WITH g AS (SELECT floor((ts - ?) / ?) AS k, coalesce(v, lo) AS x, sum(n) AS c, "
-            "bool_and(v IS NOT NULL OR n = 1 OR lo = hi) AS ok "
-            f"FROM metric_points WHERE mid = ? AND ts >= ? AND ts < ? AND ts >= ?{unit_sql} GROUP BY k, x), "
+            f"WITH g AS ({_values_by_bucket(unit_sql)}), "
             "w AS (SELECT k, x, c, ok, sum(c) OVER (PARTITION BY k ORDER BY x ROWS UNBOUNDED PRECEDING) AS cum, "
             "sum(c) OVER (PARTITION BY k) AS tot FROM g), "
             f"b AS (SELECT k, bool_and(ok) AS ok, any_value(tot) AS tot, min(x) AS xmin, max(x) AS xmax, "
@@ -359,9 +355,7 @@ class MetricStore:
             f"SELECT ? + b.k * ? AS t, {value} FROM w JOIN b ON w.k = b.k WHERE b.ok AND b.tot > 0 "
             "GROUP BY b.k, b.tot, b.xmin, b.xmax, b.lo_b, b.hi_b ORDER BY b.k"
         )
-        with self.lock:
-            self.flush()
-            return self.telemetry.connection().execute(sql, args).fetchall()
+        return self._query(sql, args)
 
     def distributions(
         self, mids: list[int], start: float, end: float, period: int, origin: float, now: float,
@@ -384,9 +378,7 @@ class MetricStore:
         args: list[Any] = [origin, origin, period, period, mids, start, end, now - RETENTION]
         if unit is not None:
             args.append(unit)
-        with self.lock:
-            self.flush()
-            return self.telemetry.connection().execute(sql, args).fetchall()
+        return self._query(sql, args)
 
     def oldest_resolution(self, mids: list[int]) -> int:
         with self.lock:
@@ -502,3 +494,12 @@ def log_ingestion(telemetry: Any, after_id: int) -> tuple[list[tuple[str, str, s
             [after_id, newest],
         ).fetchall()
     return rows, newest
+
+
+def _values_by_bucket(unit_sql: str) -> str:
+    """One metric's points as (bucket number k, value x, count c, ok) - ok is false for a
+    statistic set that is not one repeated value - for the percentile-type statistics.
+    Parameters: origin, period, mid, start, end, retention cut-off[, unit]."""
+    return ("SELECT floor((ts - ?) / ?) AS k, coalesce(v, lo) AS x, sum(n) AS c, "
+            "bool_and(v IS NOT NULL OR n = 1 OR lo = hi) AS ok "
+            f"FROM metric_points WHERE mid = ? AND ts >= ? AND ts < ? AND ts >= ?{unit_sql} GROUP BY k, x")
