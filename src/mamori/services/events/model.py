@@ -104,3 +104,18 @@ def tags_out(tags: dict[str, str]) -> list[dict[str, str]]:
 
 def public(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def page(items: list[Any], request: dict[str, Any], key: str) -> dict[str, Any]:
+    """One page of a List* answer: `Limit` items (default 100) from `NextToken` on."""
+    start = 0
+    if request.get("NextToken"):
+        try:
+            start = int(request["NextToken"])
+        except ValueError:
+            raise validation("The NextToken provided is invalid.") from None
+    limit = request.get("Limit") or 100
+    out: dict[str, Any] = {key: items[start:start + limit]}
+    if start + limit < len(items):
+        out["NextToken"] = str(start + limit)
+    return out

@@ -31,7 +31,7 @@ from typing import Any
 
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
-from mamori.services.events.model import bus_arn, not_found, validation
+from mamori.services.events.model import bus_arn, not_found, page, validation
 
 EVENT_SOURCE = "events:event-source"
 SOURCE_NAME = re.compile(r"^aws\.partner(/[\.\-_A-Za-z0-9]+){2,}$")
@@ -135,7 +135,7 @@ class PartnersMixin:
         names = sorted({d["Name"] for d in ctx.store.list(EVENT_SOURCE, region=ctx.region)
                         if d["_partner"] == ctx.account_id and d["Name"].startswith(prefix)})
         items = [{"Arn": source_arn(ctx.region, n), "Name": n} for n in names]
-        return _page(items, request, "PartnerEventSources")
+        return page(items, request, "PartnerEventSources")
 
     def list_partner_event_source_accounts(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         name = request["EventSourceName"]
@@ -150,7 +150,7 @@ class PartnersMixin:
             if item["State"] == "PENDING" and doc.get("ExpirationTime"):
                 item["ExpirationTime"] = doc["ExpirationTime"]
             items.append(item)
-        return _page(items, request, "PartnerEventSourceAccounts")
+        return page(items, request, "PartnerEventSourceAccounts")
 
     def delete_partner_event_source(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         name, account = request["Name"], request["Account"]
@@ -230,7 +230,7 @@ class PartnersMixin:
         items = [_customer_view(d, now) for d in sorted(
             ctx.store.list(EVENT_SOURCE, account_id=ctx.account_id, region=ctx.region), key=lambda d: d["Name"])
             if d["Name"].startswith(prefix)]
-        return _page(items, request, "EventSources")
+        return page(items, request, "EventSources")
 
     def describe_event_source(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         name = request["Name"]
@@ -262,17 +262,4 @@ class PartnersMixin:
                           account_id=ctx.account_id, region=ctx.region)
         return {}
 
-
-def _page(items: list[Any], request: dict[str, Any], key: str) -> dict[str, Any]:
-    start = 0
-    if request.get("NextToken"):
-        try:
-            start = int(request["NextToken"])
-        except ValueError:
-            raise validation("The NextToken provided is invalid.") from None
-    limit = request.get("Limit") or 100
-    out: dict[str, Any] = {key: items[start:start + limit]}
-    if start + limit < len(items):
-        out["NextToken"] = str(start + limit)
-    return out
 

@@ -44,6 +44,7 @@ from mamori.services.events.model import (
     default_bus,
     load_bus,
     not_found,
+    page,
     public,
     resolve_bus,
     rule_arn,
@@ -121,19 +122,6 @@ def parse_detail(text: str) -> dict[str, Any] | None:
     return to_plain(detail)
 
 
-def _page(items: list[Any], request: dict[str, Any], key: str) -> dict[str, Any]:
-    start = 0
-    if request.get("NextToken"):
-        try:
-            start = int(request["NextToken"])
-        except ValueError:
-            raise validation("The NextToken provided is invalid.") from None
-    limit = request.get("Limit") or 100
-    out: dict[str, Any] = {key: items[start:start + limit]}
-    if start + limit < len(items):
-        out["NextToken"] = str(start + limit)
-    return out
-
 
 class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, PartnersMixin, Provider):
     service = "events"
@@ -207,7 +195,7 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, PartnersMi
         buses.setdefault(default_arn, default_bus(default_arn))
         prefix = request.get("NamePrefix") or ""
         items = [public(b) for _, b in sorted(buses.items()) if b["Name"].startswith(prefix)]
-        return _page(items, request, "EventBuses")
+        return page(items, request, "EventBuses")
 
     def update_event_bus(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         bus = load_bus(ctx, ctx.store, request.get("Name"))
@@ -417,7 +405,7 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, PartnersMi
         prefix = request.get("NamePrefix") or ""
         rules = sorted((r for r in self._rules(account, region, bus_name) if r["Name"].startswith(prefix)),
                        key=lambda r: r["Name"])
-        return _page([public(r) for r in rules], request, "Rules")
+        return page([public(r) for r in rules], request, "Rules")
 
     def list_rule_names_by_target(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         ctx.authorize("events:ListRuleNamesByTarget")
@@ -425,7 +413,7 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, PartnersMi
         _, region, account, bus_name = resolve_bus(ctx, bus["Arn"])
         names = sorted(r["Name"] for r in self._rules(account, region, bus_name)
                        if any(t["Arn"] == request["TargetArn"] for t in r.get("_targets", [])))
-        return _page(names, request, "RuleNames")
+        return page(names, request, "RuleNames")
 
     # -- targets -----------------------------------------------------------------------------
 
@@ -490,7 +478,7 @@ class EventsProvider(ArchivesMixin, ConnectionsMixin, EndpointsMixin, PartnersMi
 
     def list_targets_by_rule(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         rule = self._rule_authorized(ctx, "events:ListTargetsByRule", request["Rule"], request.get("EventBusName"))
-        return _page(list(rule.get("_targets", [])), request, "Targets")
+        return page(list(rule.get("_targets", [])), request, "Targets")
 
     # -- events ----------------------------------------------------------------------------
 
