@@ -25,6 +25,7 @@ from typing import Any
 
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
+from mamori.services.sns.paging import page
 
 APP = "sns-platform-application"
 ENDPOINT = "sns-platform-endpoint"
@@ -36,19 +37,10 @@ APP_ATTRIBUTES = {"PlatformCredential", "PlatformPrincipal", "EventEndpointCreat
                   "AppleCertificateExpirationDate", "AuthenticationMethod"}
 ENDPOINT_ATTRIBUTES = {"CustomUserData", "Enabled", "Token"}
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
-PAGE = 100
 
 
 def _invalid(message: str) -> Exception:
     return error("InvalidParameter", message, status=400)
-
-
-def _page(items: list[Any], token: str | None) -> tuple[list[Any], str | None]:
-    try:
-        start = int(token or 0)
-    except ValueError:
-        raise _invalid("Invalid parameter: NextToken") from None
-    return items[start:start + PAGE], (str(start + PAGE) if start + PAGE < len(items) else None)
 
 
 class PlatformMixin:
@@ -121,12 +113,8 @@ class PlatformMixin:
     def list_platform_applications(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         ctx.authorize("sns:ListPlatformApplications", "*", {})
         apps = ctx.store.list(APP, account_id=ctx.account_id, region=ctx.region)
-        page, token = _page([{"PlatformApplicationArn": a["arn"], "Attributes": a["Attributes"]} for a in apps],
-                            request.get("NextToken"))
-        out: dict[str, Any] = {"PlatformApplications": page}
-        if token:
-            out["NextToken"] = token
-        return out
+        return page([{"PlatformApplicationArn": a["arn"], "Attributes": a["Attributes"]} for a in apps], request,
+                    "PlatformApplications")
 
     # -- endpoints -------------------------------------------------------------------
 
@@ -196,11 +184,7 @@ class PlatformMixin:
         ctx.authorize("sns:ListEndpointsByPlatformApplication", "*", {})
         app = self._app(ctx, request.get("PlatformApplicationArn"))
         endpoints = [{"EndpointArn": e["arn"], "Attributes": e["Attributes"]} for e in self._endpoints(ctx, app["arn"])]
-        page, token = _page(endpoints, request.get("NextToken"))
-        out: dict[str, Any] = {"Endpoints": page}
-        if token:
-            out["NextToken"] = token
-        return out
+        return page(endpoints, request, "Endpoints")
 
     # -- sending ---------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from mamori.gateway.context import RequestContext, with_resource_policy
 from mamori.services.base import Provider
 from mamori.services.sns import archive, delivery_policy
 from mamori.services.sns.archive import ArchiveMixin
+from mamori.services.sns.paging import page
 from mamori.services.sns.delivery import DeliveryMixin
 from mamori.services.sns.feedback import FeedbackMixin
 from mamori.services.sns.platform import PlatformMixin
@@ -49,7 +50,6 @@ TOPIC_ATTRIBUTES = {"DeliveryPolicy", "DisplayName", "Policy", "SignatureVersion
                     "FifoThroughputScope"} | _FEEDBACK
 READ_ONLY = {"TopicArn", "Owner", "SubscriptionsConfirmed", "SubscriptionsPending", "SubscriptionsDeleted",
              "EffectiveDeliveryPolicy", "BeginningArchiveTime"}
-PAGE = 100
 
 
 def invalid(message: str) -> Exception:
@@ -86,14 +86,6 @@ def check_tags(tags: list[dict[str, str]]) -> dict[str, str]:
 
 def tag_keys(tags: dict[str, str]) -> dict[str, Any]:
     return {"aws:RequestTag": tags, "aws:TagKeys": list(tags)} if tags else {}
-
-
-def page(items: list[Any], token: str | None) -> tuple[list[Any], str | None]:
-    try:
-        start = int(token or 0)
-    except ValueError:
-        raise invalid("Invalid parameter: NextToken") from None
-    return items[start:start + PAGE], (str(start + PAGE) if start + PAGE < len(items) else None)
 
 
 class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, FeedbackMixin, ArchiveMixin, SmsMixin, PlatformMixin,
@@ -260,11 +252,7 @@ class SnsProvider(SubscriptionsMixin, PublishMixin, DeliveryMixin, FeedbackMixin
     def list_topics(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         ctx.authorize("sns:ListTopics", f"arn:aws:sns:{ctx.region}:{ctx.account_id}:*", {})
         topics = ctx.store.list(TOPIC, account_id=ctx.account_id, region=ctx.region)
-        items, token = page([{"TopicArn": t["arn"]} for t in topics], request.get("NextToken"))
-        out: dict[str, Any] = {"Topics": items}
-        if token:
-            out["NextToken"] = token
-        return out
+        return page([{"TopicArn": t["arn"]} for t in topics], request, "Topics")
 
     def get_topic_attributes(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         doc = self._topic(ctx, request.get("TopicArn"))

@@ -26,6 +26,7 @@ from typing import Any
 
 from mamori.errors import error
 from mamori.gateway.context import RequestContext
+from mamori.services.sns.paging import page
 
 ATTRIBUTES = "sns-sms-attributes"
 OPTOUT = "sns-sms-optout"
@@ -33,7 +34,6 @@ SANDBOX = "sns-sms-sandbox"
 _PHONE = re.compile(r"^\+?[1-9][0-9]{1,14}$")
 SMS_ATTRIBUTES = {"MonthlySpendLimit", "DeliveryStatusIAMRole", "DeliveryStatusSuccessSamplingRate",
                   "DefaultSenderID", "DefaultSMSType", "UsageReportS3Bucket"}
-PAGE = 100
 
 
 def _invalid(message: str) -> Exception:
@@ -53,15 +53,6 @@ def opt_out(runtime: Any, account: str, region: str, number: str) -> None:
     runtime.store.put(f"mamori:sns-optout:{account}:{region}:{number}",
                       {"phoneNumber": number, "time": runtime.clock.time()},
                       kind=OPTOUT, account_id=account, region=region)
-
-
-def _page(items: list[Any], token: str | None, size: int = PAGE) -> tuple[list[Any], str | None]:
-    try:
-        start = int(token or 0)
-    except ValueError:
-        raise _invalid("Invalid parameter: NextToken") from None
-    chunk = items[start:start + size]
-    return chunk, (str(start + size) if start + size < len(items) else None)
 
 
 class SmsMixin:
@@ -128,11 +119,7 @@ class SmsMixin:
     def list_phone_numbers_opted_out(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         ctx.authorize("sns:ListPhoneNumbersOptedOut", "*", {})
         numbers = [d["phoneNumber"] for d in ctx.store.list(OPTOUT, account_id=ctx.account_id, region=ctx.region)]
-        page, token = _page(numbers, request.get("nextToken"))
-        out: dict[str, Any] = {"phoneNumbers": page}
-        if token:
-            out["nextToken"] = token
-        return out
+        return page(numbers, request, "phoneNumbers", token="nextToken")
 
     # -- sandbox ---------------------------------------------------------------------
 
@@ -185,12 +172,8 @@ class SmsMixin:
         if not 1 <= size <= 100:
             raise _invalid("Invalid parameter: MaxResults")
         docs = ctx.store.list(SANDBOX, account_id=ctx.account_id, region=ctx.region)
-        page, token = _page([{"PhoneNumber": d["PhoneNumber"], "Status": d["Status"]} for d in docs],
-                            request.get("NextToken"), size)
-        out: dict[str, Any] = {"PhoneNumbers": page}
-        if token:
-            out["NextToken"] = token
-        return out
+        return page([{"PhoneNumber": d["PhoneNumber"], "Status": d["Status"]} for d in docs], request,
+                    "PhoneNumbers", size=size)
 
     def list_origination_numbers(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         ctx.authorize("sns:ListOriginationNumbers", "*", {})

@@ -29,6 +29,7 @@ from mamori.errors import AccessDenied, error
 from mamori.gateway.context import RequestContext, with_resource_policy
 from mamori.services.sns import delivery_policy, filters, mail
 from mamori.services.sns.delivery import timestamp
+from mamori.services.sns.paging import page
 
 SUB = "sns-subscription"
 UNSUBSCRIBED = "sns-unsubscribed"
@@ -307,25 +308,13 @@ class SubscriptionsMixin:
                 "TopicArn": sub["TopicArn"]}
 
     def list_subscriptions(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        from mamori.services.sns.provider import page
-
         ctx.authorize("sns:ListSubscriptions", f"arn:aws:sns:{ctx.region}:{ctx.account_id}:*", {})
-        items, token = page([self._public(s) for s in self._subs(ctx)], request.get("NextToken"))
-        out: dict[str, Any] = {"Subscriptions": items}
-        if token:
-            out["NextToken"] = token
-        return out
+        return page([self._public(s) for s in self._subs(ctx)], request, "Subscriptions")
 
     def list_subscriptions_by_topic(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        from mamori.services.sns.provider import page
-
         topic = self._topic(ctx, request.get("TopicArn"))
         self._authorize(ctx, "sns:ListSubscriptionsByTopic", topic)
-        items, token = page([self._public(s) for s in self._subs(ctx, topic["arn"])], request.get("NextToken"))
-        out: dict[str, Any] = {"Subscriptions": items}
-        if token:
-            out["NextToken"] = token
-        return out
+        return page([self._public(s) for s in self._subs(ctx, topic["arn"])], request, "Subscriptions")
 
     def get_subscription_attributes(self, ctx: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         arn = request.get("SubscriptionArn") or ""
