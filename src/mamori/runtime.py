@@ -45,6 +45,8 @@ class Runtime:
             self.clock.restore(saved_clock)
         self.clock.on_change(self._save_clock)
         self.authorizer: Authorizer = default_authorizer
+        # Role sessions services hold (gateway/internal.py assume_role_as_service).
+        self.service_sessions: dict[tuple[str, str, str], tuple[Any, float]] = {}
         classes = {**discover(), **(extra_providers or {})}
         self.providers: dict[str, Provider] = {name: cls(self) for name, cls in sorted(classes.items())}
         for provider in self.providers.values():
@@ -91,6 +93,7 @@ class Runtime:
         self.store.reset()
         self.telemetry.reset()
         self.clock.reset()
+        self.service_sessions.clear()
         for provider in self.providers.values():
             reset = getattr(provider, "reset", None)
             if callable(reset):

@@ -12,6 +12,10 @@ AWS services call each other in two ways, and mamori keeps both apart:
   account)`), and only a resource policy that names it allows the call (topic policy,
   queue policy, key policy). Use `invoke(..., principal=Principal.service(...))`.
 
+A service that acts with a customer's role (a trail writing to CloudWatch Logs, a topic
+logging delivery status) first assumes it as itself: `assume_role_as_service` returns
+that session's principal, for `invoke(..., principal=...)`.
+
 Either way the callee's operation runs exactly as it would for a request from the
 network: the same handler, the same `ctx.authorize`, the same errors (an `AwsError` is
 raised to the calling service, which decides what its own caller sees), and a
@@ -34,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mamori.runtime import Runtime
 
 log = logging.getLogger("mamori.internal")
+SERVICE_SESSION_SECONDS = 3600
 
 
 def invoke(
@@ -118,3 +123,24 @@ def _record(runtime: "Runtime", ctx: RequestContext, provider: Any, operation: s
         runtime.telemetry.record_event(rec)
     except Exception:  # noqa: BLE001 - recording must never break the calling service
         log.exception("could not record internal call %s:%s", ctx.service, operation)
+
+
+def assume_role_as_service(runtime: "Runtime", role_arn: str, service: str, account: str, *, session_name: str,
+                           source_arn: str, region: str | None = None) -> Principal:
+    """The principal of a session of `role_arn` assumed by `service` ("sns.amazonaws.com")
+    for the resource `source_arn` of `account`: AssumeRole as the service principal, which
+    the role's trust policy must allow (AwsError otherwise). Sessions are kept until a
+    minute before they expire, as a service reuses its credentials."""
+    now = runtime.clock.time()
+    key = (role_arn, service, source_arn)
+    cached = runtime.service_sessions.get(key)
+    if cached is not None and cached[1] > now + 60:
+        return cached[0]
+    out = invoke(runtime, "sts", "AssumeRole",
+                 {"RoleArn": role_arn, "RoleSessionName": session_name, "DurationSeconds": SERVICE_SESSION_SECONDS},
+                 principal=Principal.service(service, account), region=region, source_arn=source_arn,
+                 source_account=account)
+    credential = runtime.lookup_credential(out["Credentials"]["AccessKeyId"])
+    principal = Principal.from_json(credential.principal)
+    runtime.service_sessions[key] = (principal, now + SERVICE_SESSION_SECONDS)
+    return principal

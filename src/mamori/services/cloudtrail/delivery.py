@@ -28,12 +28,11 @@ import logging
 from typing import Any
 
 from mamori.errors import AwsError
-from mamori.gateway.context import Principal
+from mamori.gateway.internal import assume_role_as_service
 
 log = logging.getLogger("mamori.cloudtrail")
 
 DELIVERY_SECONDS = 30
-SESSION_SECONDS = 3600
 MAX_BATCH_EVENTS = 10_000
 MAX_BATCH_BYTES = 1_000_000  # PutLogEvents: 1,048,576 bytes, each event's size plus 26
 MAX_BATCH_SPAN_MS = 24 * 3600 * 1000  # and the events of one batch within 24 hours
@@ -44,9 +43,6 @@ DATA_RESOURCE_TYPES = {"sqs.amazonaws.com": "AWS::SQS::Queue", "sns.amazonaws.co
 
 class DeliveryMixin:
     runtime: Any
-
-    def _delivery_state(self) -> dict[str, tuple[Principal, float]]:
-        return self.__dict__.setdefault("_cwl_sessions", {})
 
     def deliver_to_logs(self, due: float | None = None) -> None:
         """One delivery round for every trail that sends to CloudWatch Logs. When the
@@ -92,24 +88,10 @@ class DeliveryMixin:
         self.runtime.store.put(fresh["TrailARN"], fresh, kind="cloudtrail:trail", account_id=account,
                                region=fresh["HomeRegion"], log=False)
 
-    def _session(self, trail: dict[str, Any], account: str) -> Principal:
-        role = trail["CloudWatchLogsRoleArn"]
-        now = self.runtime.clock.time()
-        sessions = self._delivery_state()
-        cached = sessions.get(role)
-        if cached is not None and cached[1] > now + 60:
-            return cached[0]
-        out = self.runtime.invoke("sts", "AssumeRole", {"RoleArn": role, "RoleSessionName": "CloudTrailDelivery",
-                                                        "DurationSeconds": SESSION_SECONDS},
-                                  principal=Principal.service("cloudtrail.amazonaws.com", account),
-                                  region=trail["HomeRegion"], source_arn=trail["TrailARN"], source_account=account)
-        credential = self.runtime.lookup_credential(out["Credentials"]["AccessKeyId"])
-        principal = Principal.from_json(credential.principal)
-        sessions[role] = (principal, now + SESSION_SECONDS)
-        return principal
-
     def _put(self, trail: dict[str, Any], account: str, events: list[tuple[float, dict[str, Any]]]) -> None:
-        principal = self._session(trail, account)
+        principal = assume_role_as_service(self.runtime, trail["CloudWatchLogsRoleArn"], "cloudtrail.amazonaws.com",
+                                           account, session_name="CloudTrailDelivery", source_arn=trail["TrailARN"],
+                                           region=trail["HomeRegion"])
         parts = trail["CloudWatchLogsLogGroupArn"].split(":")
         region, group = parts[3], parts[6] if len(parts) > 6 else ""
 

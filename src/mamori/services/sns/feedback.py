@@ -18,16 +18,14 @@ import hashlib
 import json
 import logging
 import random
-import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from mamori.errors import AwsError
-from mamori.gateway.context import Principal
+from mamori.gateway.internal import assume_role_as_service
 
 log = logging.getLogger("mamori.sns")
-SESSION_SECONDS = 3600
 PREFIX = {"http": "HTTP", "https": "HTTP", "sqs": "SQS", "lambda": "Lambda", "application": "Application",
           "firehose": "Firehose"}
 
@@ -35,11 +33,9 @@ PREFIX = {"http": "HTTP", "https": "HTTP", "sqs": "SQS", "lambda": "Lambda", "ap
 class FeedbackMixin:
     runtime: Any
 
-    def _feedback_state(self) -> tuple[threading.Lock, dict[str, Any], set[tuple[str, str, str]]]:
-        lock = self.__dict__.setdefault("_feedback_lock", threading.Lock())
-        sessions = self.__dict__.setdefault("_feedback_sessions", {})
-        ready = self.__dict__.setdefault("_feedback_ready", set())
-        return lock, sessions, ready
+    def _feedback_state(self) -> set[tuple[str, str, str]]:
+        """(role, group, stream) whose log group and stream are known to exist."""
+        return self.__dict__.setdefault("_feedback_ready", set())
 
     def _feedback(self, topic: dict[str, Any], sub: dict[str, Any], message_id: str, text: str, ok: bool,
                   status_code: int | None, response: str, attempts: int = 1, published: float | None = None) -> None:
@@ -81,25 +77,10 @@ class FeedbackMixin:
         except Exception:  # noqa: BLE001 - logging a status must never break a delivery
             log.exception("SNS delivery status for %s not logged", topic["arn"])
 
-    def _role_session(self, topic: dict[str, Any], role: str, now: float) -> Principal:
-        lock, sessions, _ = self._feedback_state()
-        with lock:
-            cached = sessions.get(role)
-            if cached is not None and cached[1] > now + 60:
-                return cached[0]
-        out = self.runtime.invoke("sts", "AssumeRole", {"RoleArn": role, "RoleSessionName": "SNSDeliveryStatus",
-                                                        "DurationSeconds": SESSION_SECONDS},
-                                  principal=Principal.service("sns.amazonaws.com", topic["account"]),
-                                  source_arn=topic["arn"], source_account=topic["account"])
-        credential = self.runtime.lookup_credential(out["Credentials"]["AccessKeyId"])
-        principal = Principal.from_json(credential.principal)
-        with lock:
-            sessions[role] = (principal, now + SESSION_SECONDS)
-        return principal
-
     def _write_feedback(self, topic: dict[str, Any], role: str, group: str, event: dict[str, Any], now: float) -> None:
-        principal = self._role_session(topic, role, now)
-        _, _, ready = self._feedback_state()
+        principal = assume_role_as_service(self.runtime, role, "sns.amazonaws.com", topic["account"],
+                                           session_name="SNSDeliveryStatus", source_arn=topic["arn"])
+        ready = self._feedback_state()
         stream = datetime.fromtimestamp(now, UTC).strftime("%Y/%m/%d") + "/delivery-status"
 
         def call(operation: str, params: dict[str, Any]) -> None:
@@ -126,7 +107,4 @@ class FeedbackMixin:
             self._write_feedback(topic, role, group, event, now)
 
     def _forget_feedback(self) -> None:
-        lock, sessions, ready = self._feedback_state()
-        with lock:
-            sessions.clear()
-            ready.clear()
+        self._feedback_state().clear()
