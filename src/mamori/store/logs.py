@@ -41,7 +41,6 @@ import json
 import logging
 import os
 import threading
-from pathlib import Path
 from typing import Any, Callable
 
 log = logging.getLogger("mamori.logs")
@@ -111,9 +110,8 @@ def ensure(telemetry: Any) -> None:
 def recover(telemetry: Any) -> None:
     """At start: store what a crash left in the journal. Nothing is opened when the
     journal is empty, so that DuckDB (tens of MiB) opens on the first use of Logs."""
-    base = getattr(telemetry, "_dir", None) or getattr(telemetry, "_tmp", None)
-    path = Path(base) / JOURNAL if base else None
-    if path is not None and path.exists() and path.stat().st_size > 0:
+    path = telemetry.folder / JOURNAL
+    if path.exists() and path.stat().st_size > 0:
         ensure(telemetry)
 
 
@@ -137,7 +135,7 @@ class _Writer:
 
     def __init__(self, telemetry: Any) -> None:
         self.telemetry = telemetry
-        self.path = Path(telemetry._dir or telemetry._tmp) / JOURNAL
+        self.path = telemetry.folder / JOURNAL
         self.cond = threading.Condition()
         self.lock = threading.Lock()  # one writer of the tables at a time
         self.queue: list[list[Any]] = []

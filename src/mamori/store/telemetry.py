@@ -67,8 +67,9 @@ class TelemetryStore:
         # load below is one vectorized DuckDB read of the journal either way.
         self._tmp = None if data_dir is not None else tempfile.mkdtemp(prefix="mamori-")
         self._journal = Path(data_dir or self._tmp) / JOURNAL_FILE
+        self._aside = self._journal.with_name(JOURNAL_FILE + LOADING_SUFFIX)  # a full journal being loaded
         leftover = (self._journal.exists() and self._journal.stat().st_size > 0) or \
-            self._journal.with_name(self._journal.name + LOADING_SUFFIX).exists()
+            self._aside.exists()
         self._journal_fd = os.open(self._journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         if leftover:  # a crash left records behind: load them now
             self._pending = 1
@@ -162,6 +163,12 @@ class TelemetryStore:
     def on_reset(self, clear: Any) -> None:
         self._resetters.append(clear)
 
+    @property
+    def folder(self) -> Path:
+        """Where data sets keep files of their own (journals): the data directory, or the
+        private temporary folder of an ephemeral store."""
+        return self._journal.parent
+
     def on_close(self, close: Any) -> None:
         """`close()` runs when the store closes, before DuckDB does (a data set's writer
         thread finishing its work)."""
@@ -184,7 +191,7 @@ class TelemetryStore:
         the load without the GIL, on the other core), while records go on into a fresh
         journal (call holding the lock). A crash mid-load leaves the renamed file, which
         the next start loads (event_id keeps the load idempotent)."""
-        aside = self._journal.with_name(self._journal.name + LOADING_SUFFIX)
+        aside = self._aside
         os.close(self._journal_fd)
         os.replace(self._journal, aside)
         self._journal_fd = os.open(self._journal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -211,7 +218,7 @@ class TelemetryStore:
             if self._loader is not None:
                 self._loader.join()
                 self._loader = None
-            aside = self._journal.with_name(self._journal.name + LOADING_SUFFIX)
+            aside = self._aside
             if aside.exists():  # left by a crash, or by a load that failed
                 _load_journal(self._conn(), aside)
                 aside.unlink()
@@ -313,7 +320,7 @@ class TelemetryStore:
             if self._loader is not None:
                 self._loader.join()
                 self._loader = None
-            self._journal.with_name(self._journal.name + LOADING_SUFFIX).unlink(missing_ok=True)
+            self._aside.unlink(missing_ok=True)
             self._pending = 0
             os.ftruncate(self._journal_fd, 0)
             if self._db is not None:
