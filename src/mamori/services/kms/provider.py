@@ -219,16 +219,10 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
     def _create_managed(self, ctx: RequestContext, region: str, account: str, alias: str) -> dict[str, Any]:
         service = K.managed_service(alias) or ""
         key_id = str(uuid.uuid4())
-        arn = K.key_arn(region, account, key_id)
         now = ctx.time()
-        mid = os.urandom(32).hex()
-        meta: dict[str, Any] = {
-            "AWSAccountId": account, "KeyId": key_id, "Arn": arn, "CreationDate": now, "Enabled": True,
-            "Description": f"Default key that protects my {service} data when no other key is defined",
-            "KeyUsage": "ENCRYPT_DECRYPT", "KeyState": "Enabled", "Origin": "AWS_KMS", "KeyManager": "AWS",
-            "CustomerMasterKeySpec": "SYMMETRIC_DEFAULT", "KeySpec": "SYMMETRIC_DEFAULT",
-            **K.algorithms("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"), "MultiRegion": False, "CurrentKeyMaterialId": mid,
-        }
+        meta, secret = _new_key(account, region, key_id, now, spec="SYMMETRIC_DEFAULT", usage="ENCRYPT_DECRYPT",
+                                origin="AWS_KMS", manager="AWS", multi=False,
+                                description=f"Default key that protects my {service} data when no other key is defined")
         # AWS managed keys rotate every year, and nobody can change that.
         doc = {"KeyMetadata": meta, "Policy": K.managed_policy(account, region, service), "Tags": [],
                "Rotation": {"Enabled": True, "PeriodDays": 365, "Next": now + 365 * 86_400}, "Rotations": [],
@@ -236,7 +230,7 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
         alias_doc = {"AliasName": alias, "AliasArn": K.alias_arn(region, account, alias), "TargetKeyId": key_id,
                      "CreationDate": now, "LastUpdatedDate": now}
         with self.runtime.store.transaction():
-            self._save(doc, secret=_b({"current": mid, "materials": {mid: crypto.new_material("SYMMETRIC_DEFAULT").hex()}}))
+            self._save(doc, secret=_b(secret))
             self.runtime.store.put(alias_doc["AliasArn"], alias_doc, kind=K.ALIAS, account_id=account, region=region)
         self._arm(doc)
         return alias_doc
@@ -345,20 +339,8 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
         key_id = ("mrk-" + uuid.uuid4().hex) if multi else str(uuid.uuid4())
         arn = K.key_arn(ctx.region, ctx.account_id, key_id)
         tags = self._check_tags(request.get("Tags") or [])
-        now = ctx.time()
-        meta: dict[str, Any] = {
-            "AWSAccountId": ctx.account_id, "KeyId": key_id, "Arn": arn, "CreationDate": now,
-            "Enabled": origin != "EXTERNAL", "Description": desc, "KeyUsage": usage,
-            "KeyState": "PendingImport" if origin == "EXTERNAL" else "Enabled", "Origin": origin,
-            "KeyManager": "CUSTOMER", "CustomerMasterKeySpec": spec, "KeySpec": spec,
-            **K.algorithms(spec, usage), "MultiRegion": multi,
-        }
-        secret: dict[str, Any] = {"current": None, "materials": {}}
-        if origin != "EXTERNAL":
-            mid = os.urandom(32).hex()
-            secret = {"current": mid, "materials": {mid: crypto.new_material(spec).hex()}}
-            if spec == "SYMMETRIC_DEFAULT":
-                meta["CurrentKeyMaterialId"] = mid
+        meta, secret = _new_key(ctx.account_id, ctx.region, key_id, ctx.time(), spec=spec, usage=usage, origin=origin,
+                                manager="CUSTOMER", description=desc, multi=multi)
         if multi:
             meta["MultiRegionConfiguration"] = {"MultiRegionKeyType": "PRIMARY",
                                                 "PrimaryKey": {"Arn": arn, "Region": ctx.region},
@@ -910,6 +892,25 @@ class KmsProvider(LifecycleOps, GrantOps, Provider):
         if not hmac.compare_digest(tag, request["Mac"]):
             raise err("KMSInvalidMacException", "")
         return {"KeyId": doc["KeyMetadata"]["Arn"], "MacValid": True, "MacAlgorithm": request["MacAlgorithm"]}
+
+
+def _new_key(account: str, region: str, key_id: str, now: float, *, spec: str, usage: str, origin: str,
+             manager: str, description: str, multi: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new key's KeyMetadata and its sealed part (fresh material unless imported later)."""
+    meta: dict[str, Any] = {
+        "AWSAccountId": account, "KeyId": key_id, "Arn": K.key_arn(region, account, key_id), "CreationDate": now,
+        "Enabled": origin != "EXTERNAL", "Description": description, "KeyUsage": usage,
+        "KeyState": "PendingImport" if origin == "EXTERNAL" else "Enabled", "Origin": origin,
+        "KeyManager": manager, "CustomerMasterKeySpec": spec, "KeySpec": spec,
+        **K.algorithms(spec, usage), "MultiRegion": multi,
+    }
+    secret: dict[str, Any] = {"current": None, "materials": {}}
+    if origin != "EXTERNAL":
+        mid = os.urandom(32).hex()
+        secret = {"current": mid, "materials": {mid: crypto.new_material(spec).hex()}}
+        if spec == "SYMMETRIC_DEFAULT":
+            meta["CurrentKeyMaterialId"] = mid
+    return meta, secret
 
 
 def _ciphertext(request: dict[str, Any]) -> bytes:
