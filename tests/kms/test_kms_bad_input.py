@@ -61,3 +61,18 @@ def test_bad_input(mamori, keys, op, args, expected):
         getattr(kms, op)(**args)
     assert e.value.response["Error"]["Code"] == expected
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+@pytest.mark.parametrize("operation,params", [("decrypt", {}), ("re_encrypt", {"DestinationKeyId": "alias/x"})])
+def test_missing_ciphertext_is_a_validation_error(mamori, operation, params):
+    """The current model no longer marks CiphertextBlob required; KMS still needs it."""
+    from botocore.config import Config
+
+    kms = mamori.client("kms", config=Config(parameter_validation=False, retries={"max_attempts": 1}))
+    with pytest.raises(ClientError) as exc:
+        getattr(kms, operation)(**params)
+    error = exc.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert error["Error"]["Code"] == "ValidationException"
+    assert error["Error"]["Message"] == ("1 validation error detected: Value null at 'ciphertextBlob' failed to "
+                                         "satisfy constraint: Member must not be null")

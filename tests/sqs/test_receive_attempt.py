@@ -51,3 +51,5 @@ def test_attempt_ids_expire_after_five_minutes_and_visibility_changes_count(fifo
     with pytest.raises(ClientError) as exc:
         sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="x" * 129)
     assert exc.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert exc.value.response["Error"]["Message"].startswith(f"Value {'x' * 129} for parameter ReceiveRequestAttemptId is invalid.")
